@@ -1,0 +1,29 @@
+"""The monthly partitions every trip dataset shares: keys "YYYY-MM" from 2019-01 up to the current month."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dagster import MonthlyPartitionsDefinition
+
+START_MONTH = "2019-01"
+MONTH_FMT = "%Y-%m"
+
+# end_offset=1 includes the month in progress, so the newest published month can be materialized as soon as it exists.
+monthly_partitions = MonthlyPartitionsDefinition(start_date=START_MONTH, fmt=MONTH_FMT, end_offset=1)
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """[start, end) of a "YYYY-MM" month as naive datetimes (TLC timestamps are naive New York local time)."""
+    start = datetime.strptime(month, MONTH_FMT)
+    end = datetime(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return start, end
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """("2021-01") -> (2021, 1), with a clear error on anything else."""
+    try:
+        start = datetime.strptime(month, MONTH_FMT)
+    except ValueError:
+        raise ValueError(f"not a month key: {month!r} (expected 'YYYY-MM', e.g. '2021-01')") from None
+    return start.year, start.month

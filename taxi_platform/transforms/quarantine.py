@@ -1,0 +1,90 @@
+"""Rows that cannot be right are set aside, each with the first rule it breaks, never dropped silently.
+
+The rules, in the order they are applied (a row is labelled with the first one it breaks):
+
+| reason                  | a row is quarantined when                                                           |
+|-------------------------|-------------------------------------------------------------------------------------|
+| missing_timestamp       | pickup_datetime or dropoff_datetime is null                                         |
+| pickup_outside_month    | the pickup is not inside the partition's month (the TLC files carry stray trips     |
+|                         | from earlier months and even 2008/2009; the course would report them under their   |
+|                         | own month, this platform keeps each month's report to its own month and counts them)|
+| dropoff_before_pickup   | dropoff_datetime < pickup_datetime                                                   |
+| trip_longer_than_24h    | the trip lasts more than 24 hours (meter left running)                               |
+| unknown_zone            | PULocationID or DOLocationID is null or not a LocationID of the TLC zone lookup      |
+|                         | (1..265; 264 "NV" and 265 "NA" are the lookup's own unknown zones and are kept)      |
+| negative_amount         | fare_amount or total_amount is negative (voids and disputes, not revenue)            |
+| negative_distance       | trip_distance is negative                                                            |
+| absurd_amount           | total_amount is above MAX_TOTAL_AMOUNT (meter errors like 998310.03)                 |
+
+Kept as they are (real trips, documented quirks): null passenger_count / RatecodeID (store-and-forward rows), zero
+trip_distance (cancelled or flat-rate trips), zones 264 and 265.
+
+So every raw row is either clean or quarantined: raw rows == clean rows + quarantined rows, per month (an asset check
+verifies it), and the revenue report sums exactly the clean trips.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from taxi_platform.reference import MAX_ZONE_ID, MIN_ZONE_ID
+from taxi_platform.schemas import MONTH_COLUMN, QUARANTINE_REASON_COLUMN
+
+MAX_TOTAL_AMOUNT = 5000.0
+MAX_TRIP_SECONDS = 24 * 3600
+
+
+def _month_start(month: Column) -> Column:
+    return F.to_timestamp(F.concat(month, F.lit("-01")), "yyyy-MM-dd")
+
+
+def _outside_zone_lookup(zone: Column) -> Column:
+    return zone.isNull() | (zone < MIN_ZONE_ID) | (zone > MAX_ZONE_ID)
+
+
+def quarantine_rules() -> list[tuple[str, Column]]:
+    """(reason, condition) in the order applied; conditions are on the conformed clean columns + ``month``."""
+    pickup, dropoff = F.col("pickup_datetime"), F.col("dropoff_datetime")
+    start = _month_start(F.col(MONTH_COLUMN))
+    end = F.add_months(start, 1).cast("timestamp")
+    seconds = F.unix_timestamp(dropoff) - F.unix_timestamp(pickup)
+    return [
+        ("missing_timestamp", pickup.isNull() | dropoff.isNull()),
+        ("pickup_outside_month", (pickup < start) | (pickup >= end)),
+        ("dropoff_before_pickup", dropoff < pickup),
+        ("trip_longer_than_24h", seconds > MAX_TRIP_SECONDS),
+        ("unknown_zone", _outside_zone_lookup(F.col("PULocationID")) | _outside_zone_lookup(F.col("DOLocationID"))),
+        ("negative_amount", (F.col("fare_amount") < 0) | (F.col("total_amount") < 0)),
+        ("negative_distance", F.col("trip_distance") < 0),
+        ("absurd_amount", F.col("total_amount") > MAX_TOTAL_AMOUNT),
+    ]
+
+
+# The reasons in rule order, without building Spark columns (that needs a session); a test keeps the two in step.
+QUARANTINE_REASONS: tuple[str, ...] = (
+    "missing_timestamp",
+    "pickup_outside_month",
+    "dropoff_before_pickup",
+    "trip_longer_than_24h",
+    "unknown_zone",
+    "negative_amount",
+    "negative_distance",
+    "absurd_amount",
+)
+
+
+def classify(conformed: DataFrame) -> DataFrame:
+    """Add ``quarantine_reason``: the first rule the row breaks, or null for a clean row."""
+    reason = F.lit(None).cast("string")
+    for name, condition in reversed(quarantine_rules()):
+        reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)
+    return conformed.withColumn(QUARANTINE_REASON_COLUMN, reason)
+
+
+def clean_rows(classified: DataFrame) -> DataFrame:
+    return classified.where(F.col(QUARANTINE_REASON_COLUMN).isNull()).drop(QUARANTINE_REASON_COLUMN)
+
+
+def quarantined_rows(classified: DataFrame) -> DataFrame:
+    return classified.where(F.col(QUARANTINE_REASON_COLUMN).isNotNull())

@@ -1,0 +1,63 @@
+"""Shared fixtures: one local Spark session for the whole test session, a fresh lake per test, resources to match."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("NO_GCE_CHECK", "True")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TLC_CSV_HEADS = SHARED_DATA / "tlc_csv_heads"
+
+TEST_SPARK_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+}
+
+
+def require_shared(path: Path) -> Path:
+    """Skip (with the reason) when the reference data beside the clone is absent."""
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the real TLC reference data lives in ../shared beside the clone")
+    return path
+
+
+@pytest.fixture(scope="session")
+def spark_resource():
+    from taxi_platform.resources.spark import SparkResource
+
+    resource = SparkResource(master="local[2]", driver_memory="1g", spark_config=TEST_SPARK_CONFIG)
+    yield resource
+    if resource._spark_session is not None:
+        resource._spark_session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(spark_resource):
+    return spark_resource.get_session()
+
+
+@pytest.fixture
+def lake_root(tmp_path) -> Path:
+    return tmp_path / "lake"
+
+
+@pytest.fixture
+def make_resources(spark_resource, lake_root):
+    """resources(**source_settings) -> the local deployment's resources on this test's lake and the shared session."""
+    from taxi_platform.io_managers.lake import LakeIOManager
+    from taxi_platform.resources.sources import TaxiSourceResource
+
+    def _make(**source_settings):
+        settings = {"kind": "sample", "sample_rows_per_month": 3000, **source_settings}
+        return {
+            "spark": spark_resource,
+            "lake_io_manager": LakeIOManager(lake_root=str(lake_root), spark=spark_resource),
+            "sources": TaxiSourceResource(**settings),
+        }
+
+    return _make
