@@ -26,6 +26,9 @@ BASE_CONFIG: dict[str, str] = {
 }
 
 LOCAL_CONFIG: dict[str, str] = {
+    # No .crc sidecar files: the lake is shared with other parquet tools (pyarrow, DuckDB), and a file they rewrite
+    # would no longer match its checksum sidecar, which makes Spark refuse to read it.
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.shuffle.partitions": "8",

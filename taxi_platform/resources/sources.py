@@ -1,0 +1,114 @@
+"""The ``sources`` resource: one method, ``fetch_month``, whatever the configured source is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from taxi_platform.sources.base import FetchedMonth
+from taxi_platform.sources.download import local_path_of_file_url, redact_url
+from taxi_platform.sources.fetch import (
+    check_taxi_type_name,
+    fetch_csv_url,
+    fetch_local,
+    fetch_parquet_url,
+    fetch_sample,
+    format_template,
+)
+
+SourceKind = Literal["sample", "tlc", "backup", "local"]
+
+
+class TaxiSourceResource(ConfigurableResource):
+    """Fetches one raw month of one taxi type to a local parquet file.
+
+    - ``sample``: generated trips (``taxi_platform.sample.generator``), no network.
+    - ``tlc``: the TLC's monthly parquet over HTTP(S) (``file://`` accepted), bytes kept as published.
+    - ``backup``: the course's gzip CSV backup, parsed with the course's explicit schema.
+    - ``local``: a local file, or a folder of ``*.parquet`` parts or ``*.csv``/``*.csv.gz`` files.
+
+    Templates use ``{taxi_type}``, ``{year}``, ``{month:02d}``. Every fetched file is checked (parquet footer,
+    taxi type, rows > 0) before it appears at its final path. Errors are ``taxi_platform.sources.SourceError`` subclasses.
+    """
+
+    kind: SourceKind = Field(default="sample", description="Where months come from: sample, tlc, backup or local.")
+    tlc_url_template: str = Field(
+        default="https://d37ci6vzurychx.cloudfront.net/trip-data/{taxi_type}_tripdata_{year}-{month:02d}.parquet",
+        description="kind=tlc: URL of a month's parquet (http, https or file).",
+    )
+    backup_url_template: str = Field(
+        default="https://github.com/DataTalksClub/nyc-tlc-data/releases/download/{taxi_type}/{taxi_type}_tripdata_{year}-{month:02d}.csv.gz",
+        description="kind=backup: URL of a month's gzip CSV (http, https or file).",
+    )
+    local_path_template: str = Field(
+        default="data/raw/{taxi_type}/{year}/{month:02d}",
+        description="kind=local: a month folder (parquet parts or CSV files) or a file; relative to the working directory.",
+    )
+    sample_rows_per_month: int = Field(default=50_000, description="kind=sample: rows generated per month.")
+    sample_seed: int = Field(default=42, description="kind=sample: random seed (same seed, same data).")
+    max_attempts: int = Field(default=4, description="Attempts per download (transient errors: connection, timeout, 408, 429, 5xx).")
+    backoff_seconds: float = Field(default=1.0, description="Backoff before retry n (from 0): backoff_seconds * 2**n, plus jitter.")
+    timeout_seconds: float = Field(default=60.0, description="Connect and read timeout of each HTTP request.")
+
+    def source_uri(self, taxi_type: str, month: str) -> str:
+        """Where ``fetch_month`` would read this month from (URL with credentials stripped, path, or sample URI)."""
+        check_taxi_type_name(taxi_type)
+        if self.kind == "sample":
+            format_template("{taxi_type}", taxi_type, month)  # validates the month key
+            return f"sample://{taxi_type}/{month}?rows={self.sample_rows_per_month}&seed={self.sample_seed}"
+        if self.kind == "tlc":
+            return redact_url(format_template(self.tlc_url_template, taxi_type, month, setting="tlc_url_template"))
+        if self.kind == "backup":
+            return redact_url(format_template(self.backup_url_template, taxi_type, month, setting="backup_url_template"))
+        return str(self._local_path(taxi_type, month))
+
+    def fetch_month(self, taxi_type: str, month: str, workdir: Path) -> FetchedMonth:
+        """Fetch ``taxi_type`` for ``month`` ("YYYY-MM") to ONE validated parquet file under ``workdir``.
+
+        Raises ``ValueError`` for a bad taxi type, month key or template, and a ``SourceError`` subclass
+        (``MonthNotFoundError``, ``CorruptFileError``, ``EmptyMonthError``, ``WrongTaxiTypeError``) when the source fails.
+        """
+        check_taxi_type_name(taxi_type)
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        retry = dict(
+            max_attempts=self.max_attempts, backoff_seconds=self.backoff_seconds, timeout_seconds=self.timeout_seconds
+        )
+        if self.kind == "sample":
+            return fetch_sample(taxi_type, month, workdir, rows=self.sample_rows_per_month, seed=self.sample_seed)
+        if self.kind == "tlc":
+            url = format_template(self.tlc_url_template, taxi_type, month, setting="tlc_url_template")
+            return fetch_parquet_url(taxi_type, month, workdir, url=url, **retry)
+        if self.kind == "backup":
+            url = format_template(self.backup_url_template, taxi_type, month, setting="backup_url_template")
+            return fetch_csv_url(taxi_type, month, workdir, url=url, **retry)
+        if self.kind == "local":
+            return fetch_local(taxi_type, month, workdir, path=self._local_path(taxi_type, month))
+        raise ValueError(f"unknown source kind {self.kind!r}")  # unreachable: pydantic validates kind
+
+    def describe(self) -> dict:
+        """A safe-to-log summary of the configuration (templates with credentials stripped)."""
+        summary: dict = {"kind": self.kind}
+        if self.kind == "sample":
+            summary.update(rows_per_month=self.sample_rows_per_month, seed=self.sample_seed)
+        elif self.kind in ("tlc", "backup"):
+            template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
+            summary.update(
+                template=redact_url(template),
+                max_attempts=self.max_attempts,
+                backoff_seconds=self.backoff_seconds,
+                timeout_seconds=self.timeout_seconds,
+            )
+        else:
+            summary.update(template=self.local_path_template)
+        return summary
+
+    def _local_path(self, taxi_type: str, month: str) -> Path:
+        text = format_template(self.local_path_template, taxi_type, month, setting="local_path_template")
+        path = local_path_of_file_url(text) if text.lower().startswith("file://") else Path(text)
+        return path.expanduser().absolute()

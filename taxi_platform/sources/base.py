@@ -1,0 +1,52 @@
+"""What a source hands back (``FetchedMonth``) and the errors it raises.
+
+Every error message names the taxi type and month (or whatever the caller described), the URL or path involved
+(with credentials stripped), and says what is wrong, so a failed Dagster run explains itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FetchedMonth:
+    """One raw month, fetched to a local parquet file.
+
+    - ``path``: ONE local parquet file holding the month as published (TLC parquet bytes as-is; CSV parsed with the
+      course's explicit schema).
+    - ``source_uri``: where it came from (URL with credentials stripped, local path, or ``sample://...``).
+    - ``num_rows`` / ``num_bytes``: rows in, and size on disk of, the parquet file at ``path``.
+    """
+
+    taxi_type: str
+    month: str
+    path: Path
+    source_uri: str
+    num_rows: int
+    num_bytes: int
+
+
+class SourceError(Exception):
+    """A month could not be fetched. The message names what was fetched, from where, and what is wrong."""
+
+
+class MonthNotFoundError(SourceError):
+    """The source has no such month (HTTP 404/410, or a missing local file or folder)."""
+
+
+class CorruptFileError(SourceError):
+    """The file arrived but is unusable: truncated, not parquet, bad footer, unreadable CSV, wrong header."""
+
+
+class EmptyMonthError(SourceError):
+    """The file is well-formed but holds 0 rows."""
+
+
+class WrongTaxiTypeError(SourceError):
+    """The file's columns are another taxi type's (e.g. a green file served for yellow)."""
+
+
+class InconsistentFilesError(SourceError):
+    """The files of one local month folder do not share a schema."""

@@ -1,0 +1,92 @@
+"""Checks a fetched file must pass before it is handed on: real parquet, readable footer, right taxi type, rows > 0.
+
+Taxi types are recognised by their signature columns (matched case-insensitively, since the TLC's casing drifts):
+yellow ``tpep_pickup_datetime``, green ``lpep_pickup_datetime``, fhvhv ``hvfhs_license_num``, fhv
+``dispatching_base_num`` + ``pickup_datetime`` and no ``hvfhs_license_num``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from taxi_platform.sources.base import CorruptFileError, EmptyMonthError, WrongTaxiTypeError
+
+PARQUET_MAGIC = b"PAR1"
+
+SIGNATURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "yellow": ("tpep_pickup_datetime",),
+    "green": ("lpep_pickup_datetime",),
+    "fhvhv": ("hvfhs_license_num",),
+    "fhv": ("dispatching_base_num", "pickup_datetime"),
+}
+
+
+def taxi_types_of(columns: Iterable[str]) -> list[str]:
+    """The taxi types whose signature columns are all present (normally exactly one)."""
+    present = {c.strip().lower() for c in columns}
+    found = [t for t in ("yellow", "green", "fhvhv") if set(SIGNATURE_COLUMNS[t]) <= present]
+    if "hvfhs_license_num" not in present and set(SIGNATURE_COLUMNS["fhv"]) <= present:
+        found.append("fhv")
+    return found
+
+
+def expected_signature(taxi_type: str) -> str:
+    """Human wording of what a ``taxi_type`` file must hold, for error messages."""
+    text = " + ".join(SIGNATURE_COLUMNS[taxi_type])
+    return f"{text} (and no hvfhs_license_num)" if taxi_type == "fhv" else text
+
+
+def check_taxi_type(columns: Sequence[str], taxi_type: str, *, describe: str, where: str) -> None:
+    """Raise ``WrongTaxiTypeError`` unless ``columns`` are those of ``taxi_type`` (and no other type)."""
+    found = taxi_types_of(columns)
+    if found == [taxi_type]:
+        return
+    if found:
+        what = f"has the columns of a {' and '.join(found)} file, not {taxi_type}"
+    else:
+        what = f"does not have the columns of a {taxi_type} file"
+    raise WrongTaxiTypeError(
+        f"{describe}: {where} {what}: expected {expected_signature(taxi_type)}; columns found: {', '.join(columns)}"
+    )
+
+
+def check_parquet_magic(path: Path, *, describe: str, where: str) -> None:
+    """Raise ``CorruptFileError`` unless ``path`` starts and ends with the parquet magic ``PAR1``."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(16)
+        if size >= 4:
+            f.seek(size - 4)
+        tail = f.read(4)
+    if size < 12 or head[:4] != PARQUET_MAGIC or tail != PARQUET_MAGIC:
+        hint = f"starts with {head[:8]!r}" if size else "is empty"
+        if head[:2] == b"\x1f\x8b":
+            hint += " (gzip data)"
+        elif head.lstrip()[:1] == b"<":
+            hint += " (looks like HTML/XML, e.g. an error page)"
+        elif head[:4] == PARQUET_MAGIC:
+            hint = "has no parquet footer (truncated?)"
+        raise CorruptFileError(f"{describe}: {where} is not a parquet file: {size} bytes, {hint}")
+
+
+def check_parquet(path: Path, taxi_type: str, *, describe: str, where: str, allow_empty: bool = False) -> int:
+    """Validate a parquet file of ``taxi_type`` and return its row count.
+
+    magic bytes -> footer readable by pyarrow -> signature columns of ``taxi_type`` -> rows > 0 (unless ``allow_empty``).
+    ``where`` is the URL/path named in messages (not the temp file being checked).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    check_parquet_magic(path, describe=describe, where=where)
+    try:
+        with pq.ParquetFile(path) as parquet_file:
+            columns = parquet_file.schema_arrow.names
+            num_rows = parquet_file.metadata.num_rows
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise CorruptFileError(f"{describe}: {where} has an unreadable parquet footer: {e}") from None
+    check_taxi_type(columns, taxi_type, describe=describe, where=where)
+    if num_rows == 0 and not allow_empty:
+        raise EmptyMonthError(f"{describe}: {where} holds 0 rows")
+    return num_rows

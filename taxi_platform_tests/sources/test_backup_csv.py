@@ -1,0 +1,212 @@
+"""kind="backup": the course's gzip CSVs (built from real TLC CSV heads), parsed with the explicit course schema."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import pyarrow.parquet as pq
+import pytest
+
+from taxi_platform.resources.sources import TaxiSourceResource
+from taxi_platform.schemas import COURSE_SCHEMAS, arrow_schema
+from taxi_platform.sources import CorruptFileError, EmptyMonthError, MonthNotFoundError, WrongTaxiTypeError
+from taxi_platform.sources import csv_backup
+from taxi_platform.sources.csv_backup import csv_to_parquet
+from taxi_platform_tests.sources.helpers import data_lines, gz, head_text, require_heads
+
+TEMPLATE = "/{prefix}/{{taxi_type}}/{{taxi_type}}_tripdata_{{year}}-{{month:02d}}.csv.gz"
+
+
+def backup(http_server, prefix: str, **config) -> TaxiSourceResource:
+    config.setdefault("backoff_seconds", 0.01)
+    return TaxiSourceResource(
+        kind="backup", backup_url_template=http_server.base_url + TEMPLATE.format(prefix=prefix), **config
+    )
+
+
+def serve_csv(http_server, prefix: str, taxi_type: str, month: str, text: str) -> str:
+    return http_server.add(f"/{prefix}/{taxi_type}/{taxi_type}_tripdata_{month}.csv.gz", gz(text))
+
+
+def expected_rows(text: str, taxi_type: str) -> list[dict]:
+    """The CSV's rows typed by hand (independently of pyarrow), keyed by the schema's names; absent columns null."""
+    kinds = dict(COURSE_SCHEMAS[taxi_type])
+    by_lower = {name.lower(): name for name in kinds}
+    rows = []
+    for raw in csv.DictReader(io.StringIO(text)):
+        row = dict.fromkeys(kinds)
+        for key, value in raw.items():
+            name = by_lower[key.lower()]
+            kind = kinds[name]
+            if value == "":
+                row[name] = None
+            elif kind == "int":
+                row[name] = int(float(value))
+            elif kind == "double":
+                row[name] = float(value)
+            elif kind == "timestamp":
+                row[name] = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+            else:
+                row[name] = value
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize(
+    "taxi_type, month",
+    [("green", "2019-01"), ("yellow", "2020-06"), ("fhv", "2019-10"), ("fhvhv", "2020-01")],
+)
+def test_real_heads_parse_to_the_course_schema(http_server, tmp_path, taxi_type, month):
+    text = head_text(f"{taxi_type}_tripdata_{month}.csv")
+    url = serve_csv(http_server, "heads", taxi_type, month, text)
+    fetched = backup(http_server, "heads").fetch_month(taxi_type, month, tmp_path)
+    table = pq.read_table(fetched.path)
+    assert table.schema.equals(arrow_schema(COURSE_SCHEMAS[taxi_type]))
+    assert fetched.num_rows == table.num_rows == data_lines(text)
+    assert fetched.source_uri == url and fetched.path == tmp_path / f"{taxi_type}_tripdata_{month}.parquet"
+    assert table.to_pylist() == expected_rows(text, taxi_type)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fetched.path.name]  # the downloaded .csv.gz is gone
+
+
+def test_real_quirks_green_2019_01(http_server, tmp_path):
+    text = head_text("green_tripdata_2019-01.csv")
+    serve_csv(http_server, "quirks", "green", "2019-01", text)
+    rows = pq.read_table(backup(http_server, "quirks").fetch_month("green", "2019-01", tmp_path).path).to_pylist()
+    first = rows[0]
+    assert first["trip_distance"] == 0.0  # ".00"
+    assert rows[1]["trip_distance"] == 0.86  # ".86"
+    assert first["ehail_fee"] is None and first["congestion_surcharge"] is None  # empty fields
+    assert first["lpep_pickup_datetime"] == datetime(2018, 12, 21, 15, 17, 29)  # out-of-month pickup kept as published
+    assert (first["VendorID"], first["PULocationID"], first["total_amount"]) == (2, 264, 4.3)
+
+
+def test_real_quirks_fhv_and_fhvhv(http_server, tmp_path):
+    serve_csv(http_server, "quirks2", "fhv", "2019-10", head_text("fhv_tripdata_2019-10.csv"))
+    serve_csv(http_server, "quirks2", "fhvhv", "2020-01", head_text("fhvhv_tripdata_2020-01.csv"))
+    resource = backup(http_server, "quirks2")
+    fhv = pq.read_table(resource.fetch_month("fhv", "2019-10", tmp_path).path).to_pylist()
+    assert fhv[0]["dispatching_base_num"] == "B00009" and fhv[0]["PULocationID"] == 264
+    assert all(r["SR_Flag"] is None and r["Affiliated_base_number"] is None for r in fhv)
+    fhvhv = pq.read_table(resource.fetch_month("fhvhv", "2020-01", tmp_path).path).to_pylist()
+    assert fhvhv[0]["hvfhs_license_num"] == "HV0003" and fhvhv[0]["SR_Flag"] is None
+
+
+def test_every_real_head_parses(tmp_path):
+    """All real heads (2019-01..2020-06, four taxi types): every era's header and values fit the course schema."""
+    heads = sorted(require_heads().glob("*_tripdata_*.csv"))
+    assert len(heads) >= 60
+    for head in heads:
+        taxi_type = head.name.split("_tripdata_")[0]
+        text = head.read_text()
+        dest = tmp_path / f"{head.stem}.parquet"
+        rows = csv_to_parquet([head], dest, taxi_type, describe=head.stem, wheres=[str(head)])
+        assert rows == data_lines(text), head.name
+        assert pq.read_table(dest).to_pylist() == expected_rows(text, taxi_type), head.name
+
+
+def test_fhv_backup_header_casing_is_mapped(http_server, tmp_path):
+    """The course backup's FHV header: dropOff_datetime, PUlocationID, DOlocationID, plus Affiliated_base_number."""
+    lines = head_text("fhv_tripdata_2019-10.csv").splitlines()
+    header = "dispatching_base_num,pickup_datetime,dropOff_datetime,PUlocationID,DOlocationID,SR_Flag,Affiliated_base_number"
+    body = "\n".join([header] + [f"{line},B02{i}" for i, line in enumerate(lines[1:])]) + "\n"
+    serve_csv(http_server, "casing", "fhv", "2019-10", body)
+    table = pq.read_table(backup(http_server, "casing").fetch_month("fhv", "2019-10", tmp_path).path)
+    assert table.column_names == [n for n, _ in COURSE_SCHEMAS["fhv"]]
+    assert table.column("dropoff_datetime")[0].as_py() == datetime(2019, 10, 1, 0, 35)
+    assert table.column("PULocationID").to_pylist()[:3] == [264, 264, 264]
+    assert table.column("Affiliated_base_number").to_pylist()[:2] == ["B020", "B021"]
+
+
+def test_integer_columns_written_as_floats(http_server, tmp_path):
+    lines = head_text("yellow_tripdata_2020-06.csv").splitlines()
+    fields = lines[1].split(",")
+    fields[0], fields[3], fields[5] = "1.0", "2.0", ""  # VendorID 1.0, passenger_count 2.0, RatecodeID empty
+    serve_csv(http_server, "floats", "yellow", "2020-06", "\n".join([lines[0], ",".join(fields)]) + "\n")
+    row = pq.read_table(backup(http_server, "floats").fetch_month("yellow", "2020-06", tmp_path).path).to_pylist()[0]
+    assert (row["VendorID"], row["passenger_count"], row["RatecodeID"]) == (1, 2, None)
+
+    fields[3] = "1.5"
+    serve_csv(http_server, "floats", "yellow", "2020-07", "\n".join([lines[0], ",".join(fields)]) + "\n")
+    with pytest.raises(CorruptFileError, match=r"yellow 2020-07: cannot parse .* as a yellow CSV: .*truncated"):
+        backup(http_server, "floats").fetch_month("yellow", "2020-07", tmp_path)
+
+
+def test_known_extra_column_is_dropped(http_server, tmp_path):
+    lines = head_text("yellow_tripdata_2020-06.csv").splitlines()
+    body = "\n".join([lines[0] + ",airport_fee"] + [line + ",0" for line in lines[1:]]) + "\n"
+    serve_csv(http_server, "airport", "yellow", "2021-01", body)
+    table = pq.read_table(backup(http_server, "airport").fetch_month("yellow", "2021-01", tmp_path).path)
+    assert table.schema.equals(arrow_schema(COURSE_SCHEMAS["yellow"])) and table.num_rows == len(lines) - 1
+
+
+def test_missing_and_unknown_columns_are_named(http_server, tmp_path):
+    text = head_text("yellow_tripdata_2020-06.csv")
+    rows = list(csv.reader(io.StringIO(text)))
+    drop = rows[0].index("fare_amount")
+    no_fare = "\n".join(",".join(r[:drop] + r[drop + 1 :]) for r in rows) + "\n"
+    url = serve_csv(http_server, "header", "yellow", "2020-06", no_fare)
+    with pytest.raises(CorruptFileError) as info:
+        backup(http_server, "header").fetch_month("yellow", "2020-06", tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"yellow 2020-06: {url} does not have the yellow CSV header: missing columns ['fare_amount']")
+
+    extra = "\n".join(",".join(r + ["surprise" if i == 0 else "1"]) for i, r in enumerate(rows)) + "\n"
+    serve_csv(http_server, "header", "yellow", "2020-05", extra)
+    with pytest.raises(CorruptFileError, match=r"unexpected columns \['surprise'\]"):
+        backup(http_server, "header").fetch_month("yellow", "2020-05", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_green_csv_served_for_yellow(http_server, tmp_path):
+    url = serve_csv(http_server, "mixup", "yellow", "2019-01", head_text("green_tripdata_2019-01.csv"))
+    with pytest.raises(WrongTaxiTypeError) as info:
+        backup(http_server, "mixup").fetch_month("yellow", "2019-01", tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"yellow 2019-01: {url} has the columns of a green file, not yellow")
+    assert "lpep_pickup_datetime" in message
+
+
+def test_unparseable_value_carries_pyarrow_message(http_server, tmp_path):
+    text = head_text("green_tripdata_2020-06.csv").replace("2020-06-01 00:09:05", "yesterday", 1)
+    serve_csv(http_server, "badvalue", "green", "2020-06", text)
+    with pytest.raises(CorruptFileError, match=r"green 2020-06: cannot parse .* as a green CSV: .*CSV conversion error .*'yesterday'"):
+        backup(http_server, "badvalue").fetch_month("green", "2020-06", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cut_gzip_and_non_gzip_garbage_are_corrupt(http_server, tmp_path):
+    body = gz(head_text("yellow_tripdata_2020-06.csv") * 3)
+    http_server.add("/cutgz/yellow/yellow_tripdata_2020-04.csv.gz", body[: len(body) // 2])  # complete HTTP, cut gzip
+    with pytest.raises(CorruptFileError, match=r"yellow 2020-04: cannot parse .*yellow_tripdata_2020-04\.csv\.gz"):
+        backup(http_server, "cutgz").fetch_month("yellow", "2020-04", tmp_path)
+    http_server.add("/cutgz/yellow/yellow_tripdata_2020-03.csv.gz", b"\x00\x01binary junk\xff\xfe")
+    with pytest.raises(CorruptFileError, match="yellow 2020-03: .* (does not start with a CSV header|does not have the yellow CSV header)"):
+        backup(http_server, "cutgz").fetch_month("yellow", "2020-03", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_header_only_is_empty_month(http_server, tmp_path):
+    serve_csv(http_server, "hdr", "green", "2020-02", head_text("green_tripdata_2020-02.csv").splitlines()[0] + "\n")
+    with pytest.raises(EmptyMonthError, match=r"green 2020-02: .* holds 0 rows"):
+        backup(http_server, "hdr").fetch_month("green", "2020-02", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_backup_month(http_server, tmp_path):
+    with pytest.raises(MonthNotFoundError, match=r"fhvhv 2021-01: the source has no such month \(HTTP 404\) at http://"):
+        backup(http_server, "none").fetch_month("fhvhv", "2021-01", tmp_path)
+    assert http_server.requests("/none/fhvhv/fhvhv_tripdata_2021-01.csv.gz") == 1
+
+
+def test_parsing_streams_in_batches(tmp_path, monkeypatch):
+    """Small CSV blocks -> many record batches, each appended as it is parsed (row groups), all rows kept."""
+    lines = head_text("yellow_tripdata_2020-06.csv").splitlines()
+    src = tmp_path / "big.csv.gz"
+    src.write_bytes(gz("\n".join([lines[0]] + lines[1:] * 500) + "\n"))
+    monkeypatch.setattr(csv_backup, "BLOCK_SIZE", 16 * 1024)
+    dest = tmp_path / "big.parquet"
+    rows = csv_to_parquet([src], dest, "yellow", describe="yellow 2020-06", wheres=[str(src)])
+    assert rows == (len(lines) - 1) * 500 == pq.ParquetFile(dest).metadata.num_rows
+    assert pq.ParquetFile(dest).num_row_groups > 1
