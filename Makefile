@@ -1,0 +1,37 @@
+# Two commands do all set-up on a fresh machine (Python 3.10-3.13 and Java 17+):
+#   make demo   creates .venv, installs, materializes the whole graph for a sample month offline, prints the report
+#   make test   creates .venv, installs, runs the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MONTH ?= 2021-01
+
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export NO_GCE_CHECK ?= True
+
+.PHONY: install demo test dev validate clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@command -v java >/dev/null 2>&1 || { echo "Spark needs Java 17+ on PATH (e.g. apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+demo: install
+	$(BIN)/python -m taxi_platform.demo --month $(MONTH)
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
+
+validate: install
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+clean:
+	rm -rf data/lake .dagster_home spark-warehouse
