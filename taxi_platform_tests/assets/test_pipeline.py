@@ -149,3 +149,14 @@ def test_three_month_backfill_is_one_run_one_spark_application(spark_resource, m
     assert run_months(resources, "2021-02").success
     after = ds.dataset(lake_root / "reports/revenue_monthly_zone", format="parquet", partitioning="hive").to_table()
     assert after.num_rows == before
+
+
+def test_taxi_zones_reference_table(make_resources, lake_root):
+    result = materialize([taxi_zones], resources=make_resources())
+    assert result.success
+    table = ds.dataset(lake_root / "ref/taxi_zones", format="parquet").to_table()
+    assert table.num_rows == 265
+    assert table.schema.names == ["LocationID", "Borough", "Zone", "service_zone"]
+    assert str(table.schema.field("LocationID").type) == "int32"
+    jfk = [r for r in table.to_pylist() if r["LocationID"] == 132][0]
+    assert (jfk["Borough"], jfk["Zone"]) == ("Queens", "JFK Airport")

@@ -1,0 +1,90 @@
+"""The code location loads (fast, no JVM), validates through the dagster CLI, and switches deployment by env var."""
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from taxi_platform.partitions import month_bounds, monthly_partitions, parse_month
+from taxi_platform.reference import MAX_ZONE_ID, load_zone_lookup
+from taxi_platform.resources.deployments import resources_for
+from taxi_platform.schemas import REVENUE_MONTHLY_ZONE_SCHEMA, TRIPS_COLUMNS, TRIPS_SCHEMA
+
+from .conftest import REPO_ROOT
+
+
+def test_definitions_load_without_starting_spark():
+    code = (
+        "import time, os; t = time.time();"
+        "import taxi_platform.definitions as d; d.defs.resolve_asset_graph();"
+        "from pyspark import SparkContext; import pyspark.sql as s;"
+        "assert SparkContext._active_spark_context is None, 'a SparkContext started at import';"
+        "kids = open(f'/proc/{os.getpid()}/task/{os.getpid()}/children').read().split();"
+        "assert not kids, f'child processes at import: {kids}';"
+        "print(round(time.time() - t, 2))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_dagster_cli_validates_the_workspace():
+    dagster = REPO_ROOT / ".venv" / "bin" / "dagster"
+    cmd = [str(dagster)] if dagster.exists() else [sys.executable, "-m", "dagster"]
+    out = subprocess.run(cmd + ["definitions", "validate", "-w", "workspace.yaml"], capture_output=True, text=True,
+                         cwd=REPO_ROOT, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "Validation successful" in out.stdout + out.stderr
+
+
+def test_graph_has_the_assets_jobs_and_checks():
+    from taxi_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {"ref/taxi_zones", "raw/green_trips", "raw/yellow_trips", "clean/green_trips", "clean/yellow_trips",
+                    "quarantine/green_trips", "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone"}
+    assert len(list(graph.asset_check_keys)) == 12
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if key.to_user_string() != "ref/taxi_zones":
+            assert node.partitions_def == monthly_partitions
+            assert node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None
+    assert defs.resolve_job_def("monthly_revenue") is not None
+
+
+def test_monthly_partitions_run_from_2019_01_to_the_current_month():
+    keys = monthly_partitions.get_partition_keys()
+    assert keys[0] == "2019-01"
+    assert keys[-1] == datetime.now(timezone.utc).strftime("%Y-%m")
+    assert month_bounds("2021-12") == (datetime(2021, 12, 1), datetime(2022, 1, 1))
+    with pytest.raises(ValueError, match="not a month key: '2021-1-01'"):
+        parse_month("2021-1-01")
+
+
+def test_deployment_is_chosen_by_one_env_var_and_configured_from_env():
+    resources = resources_for(env={"TAXI_LAKE_ROOT": "/tmp/somewhere", "TAXI_SOURCE": "tlc", "TAXI_SPARK_MASTER": "local[3]"})
+    assert set(resources) == {"spark", "lake_io_manager", "sources"}
+    assert resources["lake_io_manager"].lake_root == "/tmp/somewhere"
+    assert resources["sources"].kind == "tlc"
+    assert resources["spark"].master == "local[3]"
+    defaults = resources_for(env={})
+    assert (defaults["lake_io_manager"].lake_root, defaults["sources"].kind) == ("data/lake", "sample")
+    with pytest.raises(ValueError, match="TAXI_PLATFORM_DEPLOYMENT='moon' is not a deployment"):
+        resources_for(env={"TAXI_PLATFORM_DEPLOYMENT": "moon"})
+
+
+def test_contracts_match_the_course():
+    assert len(TRIPS_COLUMNS) == 18 and TRIPS_SCHEMA[-1] == ("service_type", "string")
+    assert [n for n, _ in REVENUE_MONTHLY_ZONE_SCHEMA][:3] == ["revenue_zone", "revenue_month", "service_type"]
+    assert not any("montly" in n for n, _ in REVENUE_MONTHLY_ZONE_SCHEMA)
+
+
+def test_shipped_zone_lookup_is_the_public_table():
+    zones = load_zone_lookup()
+    ids = zones.column("LocationID").to_pylist()
+    assert zones.num_rows == 265 and ids == list(range(1, 266)) and max(ids) == MAX_ZONE_ID
+    from .conftest import SHARED_DATA, require_shared
+
+    shared = require_shared(SHARED_DATA / "taxi_zone_lookup.csv")
+    assert (REPO_ROOT / "taxi_platform" / "data" / "taxi_zone_lookup.csv").read_bytes() == shared.read_bytes()
