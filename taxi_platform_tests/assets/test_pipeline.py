@@ -130,23 +130,35 @@ def test_a_check_fails_on_a_tampered_report(one_month):
         pq.write_table(original, file)
 
 
-def test_three_month_backfill_is_one_run_one_spark_application(spark_resource, make_resources, lake_root):
+def test_three_month_backfill_across_a_drift_is_one_run_one_spark_application(spark_resource, make_resources,
+                                                                             lake_root):
+    """2022-12..2023-02 crosses the TLC's 2023 type change (double -> int64 counts, airport_fee -> Airport_fee)."""
     resources = make_resources(sample_rows_per_month=1500)
     app_before = spark_resource.get_session().sparkContext.applicationId
-    result = run_months(resources, "2021-01", "2021-03")
+    result = run_months(resources, "2022-12", "2023-02")
     assert result.success
     assert all(check_results(result).values())
+    # the raw months really were published with different types
+    raw_schemas = {m: pq.read_schema(lake_root / f"raw/yellow_trips/month={m}/part-00000.parquet")
+                   for m in ("2022-12", "2023-01")}
+    assert str(raw_schemas["2022-12"].field("passenger_count").type) == "double"
+    assert str(raw_schemas["2023-01"].field("passenger_count").type) == "int64"
+    assert "airport_fee" in raw_schemas["2022-12"].names and "Airport_fee" in raw_schemas["2023-01"].names
+    # ...and clean holds one schema for all three months
+    clean = ds.dataset(lake_root / "clean/yellow_trips", format="parquet", partitioning="hive")
+    assert str(clean.schema.field("passenger_count").type) == "int32"
+    assert sorted(set(clean.to_table(columns=["month"]).column(0).to_pylist())) == ["2022-12", "2023-01", "2023-02"]
     # one step per asset for the whole range (single-run backfill), in the same Spark application
     step_starts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
     assert len(step_starts) == len(MONTHLY) + len(asset_checks)
     assert spark_resource.get_session().sparkContext.applicationId == app_before
     report = ds.dataset(lake_root / "reports/revenue_monthly_zone", format="parquet", partitioning="hive").to_table()
-    assert sorted(set(report.column("month").to_pylist())) == ["2021-01", "2021-02", "2021-03"]
+    assert sorted(set(report.column("month").to_pylist())) == ["2022-12", "2023-01", "2023-02"]
     months_of_revenue = {v.strftime("%Y-%m") for v in report.column("revenue_month").to_pylist()}
-    assert months_of_revenue == {"2021-01", "2021-02", "2021-03"}
+    assert months_of_revenue == {"2022-12", "2023-01", "2023-02"}
     # and a re-run of one month of the range leaves exactly that month's rows once
     before = report.num_rows
-    assert run_months(resources, "2021-02").success
+    assert run_months(resources, "2023-01").success
     after = ds.dataset(lake_root / "reports/revenue_monthly_zone", format="parquet", partitioning="hive").to_table()
     assert after.num_rows == before
 
