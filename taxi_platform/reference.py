@@ -19,12 +19,15 @@ def zone_lookup_path() -> Path:
 
 def load_zone_lookup():
     """The zone lookup as a pyarrow Table with the contract types (LocationID int32, the rest strings)."""
+    import pyarrow as pa
     from pyarrow import csv
 
     from taxi_platform.schemas import TAXI_ZONES_SCHEMA, arrow_schema
 
     schema = arrow_schema(TAXI_ZONES_SCHEMA)
+    # Read through importlib.resources (not a filesystem path) so it also works when the package runs from a zip.
+    data = (resources.files("taxi_platform") / "data" / ZONE_LOOKUP_FILE).read_bytes()
     return csv.read_csv(
-        zone_lookup_path(),
+        pa.BufferReader(data),
         convert_options=csv.ConvertOptions(column_types=schema, strings_can_be_null=False),
     ).select(schema.names)

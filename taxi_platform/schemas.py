@@ -95,6 +95,16 @@ PICKUP_DROPOFF: dict[str, tuple[str, str]] = {
 }
 
 
+# Columns of the course schemas that a published month may lack and still be used (filled with nulls when cleaned):
+# the TLC added them over the years (congestion_surcharge in 2019, ...) or dropped them (SR_Flag after 2020).
+OPTIONAL_COLUMNS = frozenset({"congestion_surcharge", "ehail_fee", "SR_Flag", "Affiliated_base_number", "trip_type"})
+
+
+def required_columns(taxi_type: str) -> list[str]:
+    """The course-schema columns a published month of ``taxi_type`` must have (matched case-insensitively)."""
+    return [name for name, _ in COURSE_SCHEMAS[taxi_type] if name not in OPTIONAL_COLUMNS]
+
+
 def _renamed(contract: Contract, taxi_type: str) -> Contract:
     pickup, dropoff = PICKUP_DROPOFF[taxi_type]
     names = {pickup: "pickup_datetime", dropoff: "dropoff_datetime"}

@@ -15,8 +15,11 @@ month, replacing exactly the months given. Paths may be local, ``file://`` or ``
 
 import argparse
 import sys
+from datetime import datetime
 
+# Only Dagster-free modules: clusters that run this script have pyspark, not Dagster.
 from taxi_platform.schemas import MONTH_COLUMN
+from taxi_platform.spark_settings import BASE_CONFIG
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,11 +29,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="where the report goes (parquet, partitioned by month)")
     parser.add_argument("--months", required=True, help="comma-separated months, e.g. 2021-01,2021-02")
     args = parser.parse_args(argv)
-    from taxi_platform.partitions import parse_month
-
     args.months = [m.strip() for m in args.months.split(",") if m.strip()]
     for month in args.months:
-        parse_month(month)
+        try:
+            datetime.strptime(month, "%Y-%m")
+        except ValueError:
+            parser.error(f"--months: {month!r} is not a month (expected YYYY-MM, e.g. 2021-01)")
+    if not args.months:
+        parser.error("--months: give at least one month, e.g. 2021-01")
     return args
 
 
@@ -51,8 +57,6 @@ def revenue_report(spark, input_green: str, input_yellow: str, months: list[str]
 def main(argv=None) -> int:
     args = parse_args(argv)
     from pyspark.sql import SparkSession
-
-    from taxi_platform.resources.spark import BASE_CONFIG
 
     builder = SparkSession.builder.appName("taxi_platform.revenue_report")
     for key, value in BASE_CONFIG.items():

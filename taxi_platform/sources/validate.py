@@ -70,10 +70,22 @@ def check_parquet_magic(path: Path, *, describe: str, where: str) -> None:
         raise CorruptFileError(f"{describe}: {where} is not a parquet file: {size} bytes, {hint}")
 
 
+def check_required_columns(columns: list[str], taxi_type: str, *, describe: str, where: str) -> None:
+    """Every column the clean step needs is there (case-insensitively), so a bad file never replaces a stored month."""
+    from taxi_platform.schemas import required_columns
+
+    present = {c.lower() for c in columns}
+    missing = [c for c in required_columns(taxi_type) if c.lower() not in present]
+    if missing:
+        raise CorruptFileError(
+            f"{describe}: {where} lacks the required {taxi_type} columns {missing}; columns found: {', '.join(columns)}"
+        )
+
+
 def check_parquet(path: Path, taxi_type: str, *, describe: str, where: str, allow_empty: bool = False) -> int:
     """Validate a parquet file of ``taxi_type`` and return its row count.
 
-    magic bytes -> footer readable by pyarrow -> signature columns of ``taxi_type`` -> rows > 0 (unless ``allow_empty``).
+    magic bytes -> footer readable by pyarrow -> signature and required columns of ``taxi_type`` -> rows > 0 (unless ``allow_empty``).
     ``where`` is the URL/path named in messages (not the temp file being checked).
     """
     import pyarrow as pa
@@ -87,6 +99,7 @@ def check_parquet(path: Path, taxi_type: str, *, describe: str, where: str, allo
     except (pa.ArrowException, OSError, ValueError) as e:
         raise CorruptFileError(f"{describe}: {where} has an unreadable parquet footer: {e}") from None
     check_taxi_type(columns, taxi_type, describe=describe, where=where)
+    check_required_columns(columns, taxi_type, describe=describe, where=where)
     if num_rows == 0 and not allow_empty:
         raise EmptyMonthError(f"{describe}: {where} holds 0 rows")
     return num_rows

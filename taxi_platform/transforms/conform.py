@@ -11,15 +11,18 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from taxi_platform.schemas import CLEAN_SCHEMAS, COURSE_SCHEMAS, MONTH_COLUMN, PICKUP_DROPOFF, spark_schema
+from taxi_platform.schemas import (
+    CLEAN_SCHEMAS,
+    COURSE_SCHEMAS,
+    MONTH_COLUMN,
+    PICKUP_DROPOFF,
+    required_columns,
+    spark_schema,
+)
 
 
 class ContractError(ValueError):
     """A month's published columns cannot be conformed to the contract (a required column is missing)."""
-
-
-# Columns a published month may lack and still be conformed (filled with nulls): they were added over the years.
-OPTIONAL_COLUMNS = frozenset({"congestion_surcharge", "ehail_fee", "SR_Flag", "Affiliated_base_number", "trip_type"})
 
 
 def _timestamp(column: Column, published_type: str) -> Column:
@@ -44,12 +47,12 @@ def conform_month(published: DataFrame, taxi_type: str, source: str = "") -> Dat
     target_types = {f.name: f.dataType for f in spark_schema(clean).fields}
     pickup, dropoff = PICKUP_DROPOFF[taxi_type]
 
-    missing = [name for name, _ in contract if name.lower() not in published_types and name not in OPTIONAL_COLUMNS]
+    missing = [name for name in required_columns(taxi_type) if name.lower() not in published_types]
     if missing:
         where = f" in {source}" if source else ""
+        published_names = [name for name, _ in published.dtypes if name != MONTH_COLUMN]
         raise ContractError(
-            f"{taxi_type} trips{where}: required columns {missing} are missing; "
-            f"published columns are {[name for name, _ in published.dtypes]}"
+            f"{taxi_type} trips{where}: required columns {missing} are missing; published columns are {published_names}"
         )
 
     columns = []
