@@ -52,18 +52,19 @@ class GcsLocation:
         return f"{self.prefix}/{name}" if self.prefix else name
 
 
-class GcsFolders:
-    """Manifest-published parquet folders under one gs:// root, through a google-cloud-storage client."""
+class GcsStore:
+    """Manifest-published parquet folders under one gs:// root (the lake IO manager's store for gs:// roots)."""
 
     def __init__(self, root: str, client):
         self.root = GcsLocation.parse(root)
         self.client = client
 
-    @property
-    def bucket(self):
-        return self.client.bucket(self.root.bucket)
+    # ---- the store interface (URIs are gs://bucket/path strings) -----------------------------------------------
+    @staticmethod
+    def join(base: str, *parts: str) -> str:
+        return GcsLocation.parse(base).child(*parts).uri
 
-    def check_bucket(self) -> None:
+    def check(self) -> None:
         """Fail early and clearly when the lake's bucket does not exist or is not reachable."""
         from google.api_core import exceptions
 
@@ -72,61 +73,66 @@ class GcsFolders:
         except exceptions.GoogleAPIError as error:
             raise RuntimeError(f"lake bucket gs://{self.root.bucket} is not reachable: {error}") from None
         if not exists:
-            raise RuntimeError(f"lake bucket gs://{self.root.bucket} does not exist: create it first (lake_root {self.root.uri})")
+            raise RuntimeError(
+                f"lake bucket gs://{self.root.bucket} does not exist: create it first (lake_root {self.root.uri})"
+            )
 
-    def new_staging(self, label: str) -> GcsLocation:
-        return self.root.child(STAGING_DIR, f"{label}-{uuid.uuid4().hex[:12]}")
+    def recover(self) -> list[str]:
+        """Nothing to roll back: a folder's manifest always names a complete version (see the module docstring)."""
+        return []
 
-    def _list(self, folder: GcsLocation, recursive: bool = False) -> list:
-        prefix = folder.prefix + "/" if folder.prefix else ""
-        blobs = self.client.list_blobs(self.root.bucket, prefix=prefix, delimiter=None if recursive else "/")
-        return [b for b in blobs if not b.name.endswith("/")]
+    def new_staging(self, label: str) -> str:
+        return self.root.child(STAGING_DIR, f"{label}-{uuid.uuid4().hex[:12]}").uri
 
-    def staged_subfolders(self, staging: GcsLocation) -> set[str]:
+    def staged_subfolders(self, staging: str) -> set[str]:
         """Names of the first-level folders Spark wrote under ``staging`` (e.g. "month=2021-01")."""
-        prefix = staging.prefix + "/"
-        return {b.name[len(prefix):].split("/", 1)[0] for b in self._list(staging, recursive=True) if "/" in b.name[len(prefix):]}
+        location = GcsLocation.parse(staging)
+        prefix = location.prefix + "/"
+        names = (b.name[len(prefix):] for b in self._list(location, recursive=True))
+        return {n.split("/", 1)[0] for n in names if "/" in n}
 
-    def parquet_files(self, folder: GcsLocation) -> list:
-        return sorted((b for b in self._list(folder) if b.name.endswith(".parquet")), key=lambda b: b.name)
-
-    def manifest(self, folder: GcsLocation) -> Optional[dict]:
-        blob = self.bucket.blob(folder.object_name(MANIFEST))
-        from google.api_core import exceptions
-
-        try:
-            return json.loads(blob.download_as_bytes())
-        except exceptions.NotFound:
-            return None
-
-    def current_files(self, folder: GcsLocation) -> Optional[list[str]]:
-        """gs:// URIs of the folder's current version, or None when the folder was never published."""
-        manifest = self.manifest(folder)
-        if manifest is None:
-            return None
-        return [folder.child(name).uri for name in manifest["files"]]
-
-    def publish(self, staged: GcsLocation, destination: GcsLocation, write_id: str) -> list[str]:
+    def publish(self, staged: str, destination: str, label: str) -> None:
         """Make the parquet files under ``staged`` the current version of ``destination`` (steps 2-4 above)."""
+        source, target = GcsLocation.parse(staged), GcsLocation.parse(destination)
+        write_id = f"{label[:8]}{uuid.uuid4().hex[:8]}"
         bucket = self.bucket
         names = []
-        for n, blob in enumerate(self.parquet_files(staged)):
+        for n, blob in enumerate(self._parquet(source)):
             name = f"part-{write_id}-{n:05d}.parquet"
-            bucket.copy_blob(blob, bucket, destination.object_name(name))
+            bucket.copy_blob(blob, bucket, target.object_name(name))
             names.append(name)
         manifest = {"files": names, "write_id": write_id, "written_at": datetime.now(timezone.utc).isoformat()}
-        bucket.blob(destination.object_name(MANIFEST)).upload_from_string(
-            json.dumps(manifest), content_type="application/json"
-        )
-        self._delete(b for b in self._list(destination) if b.name.rsplit("/", 1)[-1] not in {*names, MANIFEST})
-        self._delete(self._list(staged, recursive=True))
-        return names
+        bucket.blob(target.object_name(MANIFEST)).upload_from_string(json.dumps(manifest), content_type="application/json")
+        self._delete(b for b in self._list(target) if b.name.rsplit("/", 1)[-1] not in {*names, MANIFEST})
+        self._delete(self._list(source, recursive=True))
 
-    def upload_file(self, local_path, staged: GcsLocation, name: str) -> None:
-        self.bucket.blob(staged.object_name(name)).upload_from_filename(str(local_path))
+    def put_file(self, local_path, destination: str, label: str) -> None:
+        """Publish one local parquet file as the whole content of ``destination``."""
+        staged = GcsLocation.parse(self.new_staging(label))
+        self.bucket.blob(staged.object_name("part-00000.parquet")).upload_from_filename(str(local_path))
+        self.publish(staged.uri, destination, label)
 
-    def delete_tree(self, folder: GcsLocation) -> None:
-        self._delete(self._list(folder, recursive=True))
+    def discard(self, staging: str) -> None:
+        self._delete(self._list(GcsLocation.parse(staging), recursive=True))
+
+    def files(self, folder: str) -> Optional[list[str]]:
+        """gs:// URIs of the folder's current version, or None when it was never published."""
+        from google.api_core import exceptions
+
+        location = GcsLocation.parse(folder)
+        try:
+            manifest = json.loads(self.bucket.blob(location.object_name(MANIFEST)).download_as_bytes())
+        except exceptions.NotFound:
+            return None
+        return [location.child(name).uri for name in manifest["files"]]
+
+    def open(self, uri: str):
+        """A seekable binary reader of one object (parquet footers are read with ranged requests)."""
+        return self.bucket.blob(GcsLocation.parse(uri).prefix).open("rb")
+
+    def size(self, uri: str) -> int:
+        blob = self.bucket.get_blob(GcsLocation.parse(uri).prefix)
+        return int(blob.size or 0) if blob is not None else 0
 
     def vacuum(self) -> int:
         """Delete staging left by dead runs; returns how many objects went."""
@@ -136,6 +142,19 @@ class GcsFolders:
         self._delete(stale)
         return len(stale)
 
+    # ---- helpers ----------------------------------------------------------------------------------------------
+    @property
+    def bucket(self):
+        return self.client.bucket(self.root.bucket)
+
+    def _list(self, folder: GcsLocation, recursive: bool = False) -> list:
+        prefix = folder.prefix + "/" if folder.prefix else ""
+        blobs = self.client.list_blobs(self.root.bucket, prefix=prefix, delimiter=None if recursive else "/")
+        return list(blobs)  # including the connector's zero-byte "folder/" markers, so deletes take them too
+
+    def _parquet(self, folder: GcsLocation) -> list:
+        return sorted((b for b in self._list(folder) if b.name.endswith(".parquet")), key=lambda b: b.name)
+
     def _delete(self, blobs: Iterable) -> None:
         from google.api_core import exceptions
 
@@ -144,8 +163,3 @@ class GcsFolders:
                 blob.delete()
             except exceptions.NotFound:
                 pass
-
-    def open(self, uri: str):
-        """A seekable binary reader of one object (parquet footers are read with ranged requests)."""
-        location = GcsLocation.parse(uri)
-        return self.bucket.blob(location.prefix).open("rb")
