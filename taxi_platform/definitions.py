@@ -13,7 +13,15 @@ from taxi_platform.assets.reports import revenue_monthly_zone
 from taxi_platform.assets.zones import taxi_zones
 from taxi_platform.checks import asset_checks
 from taxi_platform.jobs.asset_jobs import monthly_revenue_job, reference_job
-from taxi_platform.resources.deployments import resources_for
+from taxi_platform.resources.deployments import report_runs_on_dataproc, resources_for
+
+resources = resources_for()
+if report_runs_on_dataproc(resources):  # TAXI_SPARK_TARGET=dataproc: same report key, computed on Dataproc
+    from taxi_platform.assets.dataproc import revenue_monthly_zone_on_dataproc as revenue_monthly_zone
+    from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
+
+    # The report's checks read it through the local lake IO manager: they cannot see a gs:// report.
+    asset_checks = [c for c in asset_checks if all(k.asset_key != REVENUE_MONTHLY_ZONE_KEY for k in c.check_keys)]
 
 all_assets = [taxi_zones, *raw_assets, *clean_assets, trips, revenue_monthly_zone]
 
@@ -21,6 +29,6 @@ defs = Definitions(
     assets=all_assets,
     asset_checks=asset_checks,
     jobs=[monthly_revenue_job, reference_job],
-    resources=resources_for(),
+    resources=resources,
     executor=in_process_executor,
 )

@@ -61,3 +61,51 @@ def make_resources(spark_resource, lake_root):
         }
 
     return _make
+
+
+# ---- real Spark clusters (marker "cluster"): started lazily, once per session, stopped by PID at the end ----------
+def pytest_collection_modifyitems(config, items):
+    """Run the `cluster` tests last, in their own order.
+
+    They switch this process's Spark session (local -> standalone -> Spark Connect -> local): a process holds one
+    SparkContext, and pyspark's Connect mode is process-wide. Running them after every other test leaves the shared
+    local `spark` session undisturbed for the rest of the suite; they restore the local session at their end.
+    """
+    cluster = [item for item in items if item.get_closest_marker("cluster") is not None]
+    if cluster:
+        items[:] = [item for item in items if item.get_closest_marker("cluster") is None] + cluster
+
+
+def _started_and_checked(daemons, before_stop=None):
+    """Yield started daemons; at the end stop them by PID and fail if any process of theirs is still alive."""
+    try:
+        daemons.start()
+    except BaseException:
+        daemons.stop()
+        raise
+    try:
+        yield daemons
+    finally:
+        if before_stop is not None:
+            before_stop()
+        daemons.stop()
+        leftovers = daemons.leftover_processes()
+        assert not leftovers, f"{type(daemons).__name__} left processes behind: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(tmp_path_factory):
+    """A real standalone master + one worker (--cores 1 --memory 1g) from the installed pyspark, on free ports."""
+    from taxi_platform_tests.clusters import StandaloneCluster
+
+    yield from _started_and_checked(StandaloneCluster(tmp_path_factory.mktemp("standalone")))
+
+
+@pytest.fixture(scope="session")
+def connect_server(tmp_path_factory):
+    """A real Spark Connect server (--master local[2]) from the installed pyspark, on a free loopback port."""
+    from taxi_platform.resources.spark import stop_connect_sessions
+    from taxi_platform_tests.clusters import ConnectServer
+
+    # client sessions first: one left open would retry releasing itself against the stopped server at exit
+    yield from _started_and_checked(ConnectServer(tmp_path_factory.mktemp("connect")), stop_connect_sessions)

@@ -84,14 +84,18 @@ class LakeIOManager(ConfigurableIOManager):
             return
         recover(self.root())
         key = context.asset_key
+        spark_info: dict[str, str] = {}
         if isinstance(obj, MonthFiles):
-            months = self._store_month_files(context, obj)
-        elif context.has_asset_partitions:
-            months = self._write_months(context, obj)
+            months = self._store_month_files(context, obj)  # no Spark: raw files are moved as they are
         else:
-            months = None
-            self._write_whole(context, obj)
-        context.add_output_metadata(self._written_metadata(key, months))
+            # Where Spark ran this write: target, master or Spark Connect address, version, Spark UI URL.
+            spark_info = self.spark.describe()
+            if context.has_asset_partitions:
+                months = self._write_months(context, obj)
+            else:
+                months = None
+                self._write_whole(context, obj)
+        context.add_output_metadata({**self._written_metadata(key, months), **spark_info})
 
     def _files_per_partition(self, context: OutputContext) -> int:
         return int((context.definition_metadata or {}).get(FILES_PER_PARTITION_KEY, self.files_per_partition))

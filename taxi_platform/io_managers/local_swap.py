@@ -83,3 +83,52 @@ def _write_journal(path: Path, entry: dict) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(entry))
     os.replace(tmp, path)
+
+
+class LocalStore:
+    """The lake IO manager's store for a local root: folders replaced by ``swap``, crashes undone by ``recover``.
+
+    Same interface as ``gcs_store.GcsStore``; URIs are plain local paths (strings).
+    """
+
+    def __init__(self, root: str):
+        self.root = Path(root).expanduser().resolve()
+
+    @staticmethod
+    def join(base: str, *parts: str) -> str:
+        return str(Path(base).joinpath(*parts))
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def recover(self) -> list[str]:
+        return recover(self.root)
+
+    def new_staging(self, label: str) -> str:
+        return str(new_staging_dir(self.root, label))
+
+    def staged_subfolders(self, staging: str) -> set[str]:
+        path = Path(staging)
+        return {p.name for p in path.iterdir() if p.is_dir()} if path.is_dir() else set()
+
+    def publish(self, staged: str, destination: str, label: str) -> None:
+        swap(self.root, Path(staged), Path(destination))
+
+    def put_file(self, local_path, destination: str, label: str) -> None:
+        staged = new_staging_dir(self.root, label)
+        staged.mkdir(parents=True)
+        shutil.move(str(local_path), staged / "part-00000.parquet")
+        swap(self.root, staged, Path(destination))
+
+    def discard(self, staging: str) -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def files(self, folder: str):
+        path = Path(folder)
+        return [str(p) for p in sorted(path.glob("*.parquet"))] if path.is_dir() else None
+
+    def open(self, uri: str):
+        return open(uri, "rb")
+
+    def size(self, uri: str) -> int:
+        return Path(uri).stat().st_size

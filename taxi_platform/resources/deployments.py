@@ -10,8 +10,17 @@ The resource keys are the same everywhere, so assets never know where they run. 
 | TAXI_SAMPLE_ROWS           | 50000        | rows per month of each taxi type from the sample generator      |
 | TAXI_SAMPLE_SEED           | 42           | the sample generator's seed                                     |
 | TAXI_LOCAL_PATH_TEMPLATE   | data/raw/{taxi_type}/{year}/{month:02d} | the ``local`` source's files             |
-| TAXI_SPARK_MASTER          | local[*]     | master of the local Spark target                                |
-| TAXI_SPARK_DRIVER_MEMORY   | 2g           | driver heap                                                     |
+| TAXI_SPARK_TARGET          | local        | local, standalone, connect (dataproc: below); standalone if     |
+|                            |              | TAXI_SPARK_MASTER is spark://...                                |
+| TAXI_SPARK_MASTER          | local[*]     | local[N] (local) or spark://HOST:PORT (standalone)              |
+| TAXI_SPARK_REMOTE          |              | sc://HOST:PORT of the Spark Connect server (connect)            |
+| TAXI_SPARK_DRIVER_MEMORY   | 2g           | driver heap (local, standalone)                                 |
+| TAXI_SPARK_EXECUTOR_MEMORY |              | spark.executor.memory (standalone)                              |
+| TAXI_SPARK_EXECUTOR_CORES  |              | spark.executor.cores (standalone)                               |
+| TAXI_SPARK_JARS            |              | comma-separated jars added to spark.jars (local, standalone)    |
+
+``TAXI_SPARK_TARGET=dataproc`` adds the ``dataproc`` resource (configured from ``TAXI_DATAPROC_*``, see docs/dataproc.md)
+and makes the definitions compute ``reports/revenue_monthly_zone`` on Dataproc; every other resource stays as above.
 """
 
 from __future__ import annotations
@@ -21,22 +30,40 @@ from typing import Any, Mapping
 
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.resources.sources import TaxiSourceResource
-from taxi_platform.resources.spark import SparkResource
+from taxi_platform.resources.spark import TARGETS, SparkResource
 
 DEPLOYMENT_ENV_VAR = "TAXI_PLATFORM_DEPLOYMENT"
 DEPLOYMENTS = ("local",)
+SPARK_TARGET_ENV_VAR = "TAXI_SPARK_TARGET"
+DATAPROC_TARGET = "dataproc"
 
 
 def _env(name: str, default: str, env: Mapping[str, str]) -> str:
     return env.get(name) or default
 
 
-def local_resources(env: Mapping[str, str]) -> dict[str, Any]:
+def spark_resource_from_env(env: Mapping[str, str]) -> SparkResource:
+    """The Spark resource of the TAXI_SPARK_* settings; the target defaults to standalone for a spark:// master."""
+    master = _env("TAXI_SPARK_MASTER", "local[*]", env)
+    target = _env(SPARK_TARGET_ENV_VAR, "standalone" if master.startswith("spark://") else "local", env)
+    if target not in TARGETS:
+        raise ValueError(f"{SPARK_TARGET_ENV_VAR}={target!r} is not a Spark target; choose one of {list(TARGETS)}")
+    cores = env.get("TAXI_SPARK_EXECUTOR_CORES")
     spark = SparkResource(
-        target="local",
-        master=_env("TAXI_SPARK_MASTER", "local[*]", env),
+        target=target,
+        master=master,
+        remote=env.get("TAXI_SPARK_REMOTE") or None,
         driver_memory=_env("TAXI_SPARK_DRIVER_MEMORY", "2g", env),
+        executor_memory=env.get("TAXI_SPARK_EXECUTOR_MEMORY") or None,
+        executor_cores=int(cores) if cores else None,
+        jars=[j.strip() for j in env.get("TAXI_SPARK_JARS", "").split(",") if j.strip()],
     )
+    spark.validate_config()  # a wrong setting fails when the definitions load, with the reason, not mid-run
+    return spark
+
+
+def local_resources(env: Mapping[str, str]) -> dict[str, Any]:
+    spark = spark_resource_from_env(env)
     return {
         "spark": spark,
         "lake_io_manager": LakeIOManager(lake_root=_env("TAXI_LAKE_ROOT", "data/lake", env), spark=spark),
@@ -54,5 +81,19 @@ def resources_for(deployment: str | None = None, env: Mapping[str, str] | None =
     env = os.environ if env is None else env
     deployment = deployment or env.get(DEPLOYMENT_ENV_VAR) or "local"
     if deployment == "local":
+        if env.get(SPARK_TARGET_ENV_VAR) == DATAPROC_TARGET:
+            return dataproc_resources(env)
         return local_resources(env)
     raise ValueError(f"{DEPLOYMENT_ENV_VAR}={deployment!r} is not a deployment; choose one of {list(DEPLOYMENTS)}")
+
+
+def dataproc_resources(env: Mapping[str, str]) -> dict[str, Any]:
+    """The local resources plus ``dataproc`` (the report's Spark job runs there). No Google client is built here."""
+    from taxi_platform.resources.dataproc import resource_from_env
+
+    local_env = {k: v for k, v in env.items() if k != SPARK_TARGET_ENV_VAR}  # the local Spark resource stays local
+    return {**local_resources(local_env), "dataproc": resource_from_env(env)}
+
+
+def report_runs_on_dataproc(resources: Mapping[str, Any]) -> bool:
+    return "dataproc" in resources

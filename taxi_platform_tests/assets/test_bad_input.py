@@ -28,7 +28,7 @@ import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timezone, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -639,4 +639,5 @@ def test_real_tlc_csv_heads_run_end_to_end_with_out_of_month_rows_quarantined(ma
             f"'{lake_root}/reports/revenue_monthly_zone/month={REAL_MONTH}/*.parquet') "
             f"WHERE service_type = '{taxi_type}'").fetchone()
         assert report[0] == pytest.approx(want["total"], abs=0.005), taxi_type
-        assert report[1] == report[2] == datetime(2019, 1, 1)
+        # the lake stores UTC-adjusted TIMESTAMP_MICROS: readers see the instant 2019-01-01 00:00 UTC
+        assert report[1] == report[2] == datetime(2019, 1, 1, tzinfo=timezone.utc)
