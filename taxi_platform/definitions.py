@@ -25,10 +25,16 @@ if report_runs_on_dataproc(resources):  # TAXI_SPARK_TARGET=dataproc: same repor
 
 all_assets = [taxi_zones, *raw_assets, *clean_assets, trips, revenue_monthly_zone]
 
+jobs = [monthly_revenue_job, reference_job]
+if "gcp" in resources:  # TAXI_PLATFORM_DEPLOYMENT=gcp: uploading an existing local lake is one job away
+    from taxi_platform.jobs.upload_lake import upload_lake_to_gcs
+
+    jobs.append(upload_lake_to_gcs)
+
 defs = Definitions(
     assets=all_assets,
     asset_checks=asset_checks,
-    jobs=[monthly_revenue_job, reference_job],
+    jobs=jobs,
     resources=resources,
     executor=in_process_executor,
 )

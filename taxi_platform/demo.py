@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         print("demo FAILED", file=sys.stderr)
         return 1
 
-    folder, rows, top = _report_rows(lake.root(), args.month, args.top)
+    folder, rows, top = _report_rows(Path(lake.root()), args.month, args.top)
     zones = {z["LocationID"]: f"{z['Borough']} / {z['Zone']}" for z in load_zone_lookup().to_pylist()}
     print(f"\nreports/revenue_monthly_zone for {args.month}: {rows} rows in {folder}")
     print(f"{'zone':<45} {'service':<7} {'total_amount':>14} {'fare':>12} {'avg_dist':>8}")

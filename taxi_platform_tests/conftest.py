@@ -19,6 +19,11 @@ TEST_SPARK_CONFIG = {
 }
 
 
+def lake_io_managers(lake) -> dict:
+    """The lake serves both IO manager keys of the local deployment: the datasets and the reports."""
+    return {"lake_io_manager": lake, "report_io_manager": lake}
+
+
 def require_shared(path: Path) -> Path:
     """Skip (with the reason) when the reference data beside the clone is absent."""
     if not path.exists():
@@ -26,11 +31,27 @@ def require_shared(path: Path) -> Path:
     return path
 
 
+GCP_PROJECT = "taxi-test"
+
+
 @pytest.fixture(scope="session")
-def spark_resource():
+def fake_gcs(tmp_path_factory):
+    """A real fake-gcs-server on a free loopback port for the whole test session (about half a second to start)."""
+    from taxi_platform_tests.emulators import start_fake_gcs, stop
+
+    server = start_fake_gcs(tmp_path_factory.mktemp("fake-gcs"))
+    yield server
+    stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def spark_resource(fake_gcs):
+    """local[2], with the GCS connector pointed at the session's fake-gcs-server (so gs:// tests share this JVM)."""
+    from taxi_platform.resources.gcp import GcpResource
     from taxi_platform.resources.spark import SparkResource
 
-    resource = SparkResource(master="local[2]", driver_memory="1g", spark_config=TEST_SPARK_CONFIG)
+    gcp = GcpResource(project=GCP_PROJECT, gcs_endpoint=fake_gcs.endpoint)
+    resource = SparkResource(master="local[2]", driver_memory="1g", spark_config=TEST_SPARK_CONFIG, gcp=gcp)
     yield resource
     if resource._spark_session is not None:
         resource._spark_session.stop()
@@ -56,7 +77,7 @@ def make_resources(spark_resource, lake_root):
         settings = {"kind": "sample", "sample_rows_per_month": 3000, **source_settings}
         return {
             "spark": spark_resource,
-            "lake_io_manager": LakeIOManager(lake_root=str(lake_root), spark=spark_resource),
+            **lake_io_managers(LakeIOManager(lake_root=str(lake_root), spark=spark_resource)),
             "sources": TaxiSourceResource(**settings),
         }
 

@@ -64,7 +64,8 @@ def test_monthly_partitions_run_from_2019_01_to_the_current_month():
 
 def test_deployment_is_chosen_by_one_env_var_and_configured_from_env():
     resources = resources_for(env={"TAXI_LAKE_ROOT": "/tmp/somewhere", "TAXI_SOURCE": "tlc", "TAXI_SPARK_MASTER": "local[3]"})
-    assert set(resources) == {"spark", "lake_io_manager", "sources"}
+    assert set(resources) == {"spark", "lake_io_manager", "report_io_manager", "sources"}
+    assert resources["report_io_manager"] is resources["lake_io_manager"]  # local: reports are parquet in the lake
     assert resources["lake_io_manager"].lake_root == "/tmp/somewhere"
     assert resources["sources"].kind == "tlc"
     assert resources["spark"].master == "local[3]"

@@ -14,6 +14,9 @@ duplicates, and months outside the run's range are untouched. (Partition decorat
 same with a load job alone, but not every BigQuery-compatible engine has them.) The staging table and files are
 removed afterwards, also when the run fails.
 
+Reading back, columns are cast to the asset's declared ``dagster/column_schema`` (BigQuery has only INT64, so an
+``int`` column comes back as a long otherwise) and a ``month`` column is added.
+
 Types: timestamps land as TIMESTAMP (the Spark session runs in UTC, so parquet timestamps are UTC-adjusted; naive ones
 would load as DATETIME), money as FLOAT64 (the lake's doubles, exact to the cent for these sums; use NUMERIC via a
 view if you need decimal arithmetic), ints as INT64, column names as in the course report. The table is partitioned
@@ -178,8 +181,13 @@ class BigQueryReportIOManager(ConfigurableIOManager):
             table = client.query(query, job_config=config).result().to_arrow(create_bqstorage_client=False)
         except (exceptions.NotFound, exceptions.Forbidden) as error:
             raise BigQueryReportError(f"{table_id} cannot be read (not materialized yet?): {error.message}") from None
-        spark = self.spark.get_session()
-        return spark.createDataFrame(table.to_pandas())
+        df = self.spark.get_session().createDataFrame(table.to_pandas())
+        contract = metadata.get("dagster/column_schema")
+        if contract is not None:  # BigQuery has INT64 only: back to the asset's declared column types and order
+            from pyspark.sql import functions as F
+
+            df = df.select(*[F.col(c.name).cast(c.type) for c in contract.columns], MONTH_COLUMN)
+        return df
 
 
 def _definition_metadata(context) -> dict:

@@ -52,6 +52,12 @@ class GcsLocation:
         return f"{self.prefix}/{name}" if self.prefix else name
 
 
+def write_manifest(bucket, folder: GcsLocation, names: list[str], write_id: str) -> None:
+    """Make ``names`` (files of ``folder``) its current version: one object write, the commit point."""
+    manifest = {"files": names, "write_id": write_id, "written_at": datetime.now(timezone.utc).isoformat()}
+    bucket.blob(folder.object_name(MANIFEST)).upload_from_string(json.dumps(manifest), content_type="application/json")
+
+
 class GcsStore:
     """Manifest-published parquet folders under one gs:// root (the lake IO manager's store for gs:// roots)."""
 
@@ -101,8 +107,7 @@ class GcsStore:
             name = f"part-{write_id}-{n:05d}.parquet"
             bucket.copy_blob(blob, bucket, target.object_name(name))
             names.append(name)
-        manifest = {"files": names, "write_id": write_id, "written_at": datetime.now(timezone.utc).isoformat()}
-        bucket.blob(target.object_name(MANIFEST)).upload_from_string(json.dumps(manifest), content_type="application/json")
+        write_manifest(bucket, target, names, write_id)
         self._delete(b for b in self._list(target) if b.name.rsplit("/", 1)[-1] not in {*names, MANIFEST})
         self._delete(self._list(source, recursive=True))
 

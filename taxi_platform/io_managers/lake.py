@@ -1,5 +1,9 @@
 """The lake IO manager: Spark DataFrames (and raw month files) as parquet under ``{lake_root}/{asset key path}/``.
 
+``lake_root`` is a local folder or ``gs://bucket/prefix``; the IO manager talks to either through a store with one
+interface: ``local_swap.LocalStore`` (staged folders replaced by rename, crash journal) or ``gcs_store.GcsStore``
+(object stores have no rename: each folder's ``_manifest.json`` names its current files and is replaced in one write).
+
 Layout (Hive-style, chosen because one read of several months gets each row's ``month`` back from the folder name,
 which single-run backfills of a whole range need; any parquet reader understands it)::
 
@@ -15,15 +19,13 @@ written in one Spark job to a staging folder, then each month folder replaces th
 (``local_swap.recover``); months outside the run's range are refused before anything is replaced; a month of the range
 with no rows is written as an empty file carrying the schema, so the range is exactly what the lake holds afterwards.
 
-Reads: one partition, a range (one DataFrame with ``month``), or an unpartitioned dataset. Raw assets (definition
+Reads: one partition, a range (one DataFrame with ``month``), or an unpartitioned dataset; only the files of each
+folder's current version are read. Raw assets (definition
 metadata ``lake/layout = month_files``) load as ``{month: DataFrame}``: their published types may differ by month.
 """
 
 
-import shutil
-from pathlib import Path
-from typing import Optional
-from typing import Any
+from typing import Any, Optional
 
 import pyarrow.parquet as pq
 from dagster import (
@@ -38,8 +40,10 @@ from dagster import (
 )
 from pydantic import Field
 
-from taxi_platform.io_managers.local_swap import new_staging_dir, recover, swap
+from taxi_platform.io_managers.gcs_store import GcsStore
+from taxi_platform.io_managers.local_swap import LocalStore
 from taxi_platform.io_managers.month_files import MonthFiles
+from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.resources.spark import SparkResource
 from taxi_platform.schemas import MONTH_COLUMN
 
@@ -58,49 +62,63 @@ class MissingPartitionError(LakeError):
 
 
 class LakeIOManager(ConfigurableIOManager):
-    """Parquet datasets on a local path, one Hive-style ``month=YYYY-MM`` folder per monthly partition."""
+    """Parquet datasets under a local folder or gs:// prefix, one Hive-style ``month=YYYY-MM`` folder per month."""
 
-    lake_root: str = Field(default="data/lake", description="Root folder of the lake (relative to the working dir).")
+    lake_root: str = Field(default="data/lake", description="Lake root: a local folder (relative to the working dir) or gs://bucket/prefix.")
     spark: ResourceDependency[SparkResource]
+    gcp: Optional[GcpResource] = Field(default=None, description="Needed for a gs:// lake_root: project and credentials.")
     files_per_partition: int = Field(
         default=4, description=f"Default number of files per month; an asset's '{FILES_PER_PARTITION_KEY}' wins."
     )
 
-    # ---- paths -----------------------------------------------------------------------------------------------
-    def root(self) -> Path:
+    # ---- where things are ------------------------------------------------------------------------------------
+    def store(self):
+        if self.lake_root.startswith("gs://"):
+            if self.gcp is None:
+                raise LakeError(f"lake_root {self.lake_root!r} is on GCS: the lake IO manager needs its gcp resource")
+            return GcsStore(self.lake_root, self.gcp.storage_client())
         if "://" in self.lake_root:
-            raise LakeError(f"lake_root {self.lake_root!r}: only local paths are supported by this lake")
-        return Path(self.lake_root).expanduser().resolve()
+            raise LakeError(f"lake_root {self.lake_root!r}: use a local folder or gs://bucket/prefix")
+        return LocalStore(self.lake_root)
 
-    def dataset_path(self, asset_key: AssetKey) -> Path:
-        return self.root().joinpath(*asset_key.path)
+    def root(self) -> str:
+        """The lake root as Spark sees it: an absolute local path or the gs:// URI."""
+        return self.lake_root.rstrip("/") if self.lake_root.startswith("gs://") else str(LocalStore(self.lake_root).root)
 
-    def month_path(self, asset_key: AssetKey, month: str) -> Path:
-        return self.dataset_path(asset_key) / f"{MONTH_COLUMN}={month}"
+    def dataset_uri(self, asset_key: AssetKey) -> str:
+        return self.store().join(self.root(), *asset_key.path)
+
+    def month_uri(self, asset_key: AssetKey, month: str) -> str:
+        return self.store().join(self.dataset_uri(asset_key), f"{MONTH_COLUMN}={month}")
+
+    def setup_for_execution(self, context) -> None:
+        """Before any step: the bucket exists and the credentials work (a clear error instead of a failed write)."""
+        self.store().check()
 
     # ---- writes ----------------------------------------------------------------------------------------------
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if obj is None:
             return
-        recover(self.root())
+        store = self.store()
+        store.recover()
         key = context.asset_key
         spark_info: dict[str, str] = {}
         if isinstance(obj, MonthFiles):
-            months = self._store_month_files(context, obj)  # no Spark: raw files are moved as they are
+            months = self._store_month_files(store, context, obj)  # no Spark: raw files are moved as they are
         else:
             # Where Spark ran this write: target, master or Spark Connect address, version, Spark UI URL.
             spark_info = self.spark.describe()
             if context.has_asset_partitions:
-                months = self._write_months(context, obj)
+                months = self._write_months(store, context, obj)
             else:
                 months = None
-                self._write_whole(context, obj)
-        context.add_output_metadata({**self._written_metadata(key, months), **spark_info})
+                self._write_whole(store, context, obj)
+        context.add_output_metadata({**self._written_metadata(store, key, months), **spark_info})
 
     def _files_per_partition(self, context: OutputContext) -> int:
         return int((context.definition_metadata or {}).get(FILES_PER_PARTITION_KEY, self.files_per_partition))
 
-    def _write_months(self, context: OutputContext, df) -> list[str]:
+    def _write_months(self, store, context: OutputContext, df) -> list[str]:
         from pyspark.sql import functions as F
         from pyspark.sql.types import StructType
 
@@ -115,10 +133,10 @@ class LakeIOManager(ConfigurableIOManager):
             salt = F.pmod(F.xxhash64(*[F.col(f"`{c}`") for c in df.columns]), F.lit(files))
             df = df.repartition(len(months) * files, F.col(MONTH_COLUMN), salt)
 
-        staging = new_staging_dir(self.root(), context.run_id)
+        staging = store.new_staging(context.run_id)
         try:
-            df.write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(str(staging))
-            written = {p.name.split("=", 1)[1] for p in staging.glob(f"{MONTH_COLUMN}=*")}
+            df.write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(staging)
+            written = {f.split("=", 1)[1] for f in store.staged_subfolders(staging) if f.startswith(f"{MONTH_COLUMN}=")}
             unexpected = sorted(written - set(months))
             if unexpected:
                 raise LakeError(
@@ -129,14 +147,14 @@ class LakeIOManager(ConfigurableIOManager):
             spark = self.spark.get_session()
             for month in sorted(set(months) - written):
                 empty = spark.createDataFrame([], schema)
-                empty.coalesce(1).write.mode("overwrite").parquet(str(staging / f"{MONTH_COLUMN}={month}"))
+                empty.coalesce(1).write.mode("overwrite").parquet(store.join(staging, f"{MONTH_COLUMN}={month}"))
             for month in months:
-                swap(self.root(), staging / f"{MONTH_COLUMN}={month}", self.month_path(key, month))
+                store.publish(store.join(staging, f"{MONTH_COLUMN}={month}"), self.month_uri(key, month), context.run_id)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            store.discard(staging)
         return months
 
-    def _store_month_files(self, context: OutputContext, obj: MonthFiles) -> list[str]:
+    def _store_month_files(self, store, context: OutputContext, obj: MonthFiles) -> list[str]:
         key = context.asset_key
         months = list(context.asset_partition_keys) if context.has_asset_partitions else sorted(obj.files)
         missing = [m for m in months if m not in obj.files]
@@ -144,82 +162,90 @@ class LakeIOManager(ConfigurableIOManager):
             raise LakeError(f"{key.to_user_string()}: no file was produced for months {missing}")
         try:
             for month in months:
-                staging = new_staging_dir(self.root(), context.run_id)
-                (staging).mkdir(parents=True)
-                shutil.move(str(obj.files[month]), staging / "part-00000.parquet")
-                swap(self.root(), staging, self.month_path(key, month))
+                store.put_file(obj.files[month], self.month_uri(key, month), context.run_id)
         finally:
             obj.cleanup()
         return months
 
-    def _write_whole(self, context: OutputContext, df) -> None:
-        staging = new_staging_dir(self.root(), context.run_id)
+    def _write_whole(self, store, context: OutputContext, df) -> None:
+        staging = store.new_staging(context.run_id)
         try:
-            df.coalesce(self._files_per_partition(context)).write.mode("overwrite").parquet(str(staging))
-            swap(self.root(), staging, self.dataset_path(context.asset_key))
+            df.coalesce(self._files_per_partition(context)).write.mode("overwrite").parquet(staging)
+            store.publish(staging, self.dataset_uri(context.asset_key), context.run_id)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            store.discard(staging)
 
     # ---- reads -----------------------------------------------------------------------------------------------
     def load_input(self, context: InputContext):
-        recover(self.root())
+        store = self.store()
+        store.recover()
         key = context.asset_key
         spark = self.spark.get_session()
-        dataset = self.dataset_path(key)
+        dataset = self.dataset_uri(key)
         if not context.has_asset_partitions:
-            if not dataset.exists():
+            files = store.files(dataset)
+            if files is None:
                 raise MissingPartitionError(f"{key.to_user_string()} has not been materialized: nothing at {dataset}")
-            return spark.read.parquet(str(dataset))
+            return spark.read.parquet(*files)
 
-        months = list(context.asset_partition_keys)
-        self.require_months(key, months)
+        files_by_month = self.month_files(store, key, list(context.asset_partition_keys))
         upstream = context.upstream_output
         layout = (upstream.definition_metadata or {}).get(LAYOUT_KEY) if upstream is not None else None
         if layout == MONTH_FILES_LAYOUT:
-            return {month: spark.read.parquet(str(self.month_path(key, month))) for month in months}
-        paths = [str(self.month_path(key, month)) for month in months]
-        return spark.read.option("basePath", str(dataset)).parquet(*paths)
+            return {month: spark.read.parquet(*files) for month, files in files_by_month.items()}
+        every_file = [f for files in files_by_month.values() for f in files]
+        return spark.read.option("basePath", dataset).parquet(*every_file)
 
-    def require_months(self, key: AssetKey, months: list[str]) -> None:
-        missing = [m for m in months if not self.month_path(key, m).is_dir()]
+    def month_files(self, store, key: AssetKey, months: list[str]) -> dict[str, list[str]]:
+        """The current files of each month; a clear error naming the months that were never written."""
+        found = {m: store.files(self.month_uri(key, m)) for m in months}
+        missing = [m for m, files in found.items() if files is None]
         if missing:
             raise MissingPartitionError(
-                f"{key.to_user_string()} has no data for months {missing} under {self.dataset_path(key)}: "
+                f"{key.to_user_string()} has no data for months {missing} under {self.dataset_uri(key)}: "
                 "materialize those partitions first"
             )
+        return found
 
     # ---- metadata --------------------------------------------------------------------------------------------
-    def _written_metadata(self, key: AssetKey, months: Optional[list[str]]) -> dict[str, Any]:
-        folders = [self.month_path(key, m) for m in months] if months is not None else [self.dataset_path(key)]
-        rows_by_folder = {folder.name: 0 for folder in folders}
-        files = []
-        for folder in folders:
-            for file in sorted(folder.glob("*.parquet")):
-                files.append(file)
-                rows_by_folder[folder.name] += pq.ParquetFile(file).metadata.num_rows
+    def _written_metadata(self, store, key: AssetKey, months: Optional[list[str]]) -> dict[str, Any]:
+        """Row counts from the parquet footers of what was just written (no Spark job), path, size, schema, preview."""
+        if months is None:
+            files_by_folder = {"": store.files(self.dataset_uri(key)) or []}
+        else:
+            files_by_folder = self.month_files(store, key, months)
+        rows_by_folder: dict[str, int] = {}
+        schema = None
+        for folder, files in files_by_folder.items():
+            rows_by_folder[folder] = 0
+            for uri in files:
+                with store.open(uri) as handle:
+                    parquet = pq.ParquetFile(handle)
+                    rows_by_folder[folder] += parquet.metadata.num_rows
+                    schema = schema or parquet.schema_arrow
+        every_file = [f for files in files_by_folder.values() for f in files]
         metadata: dict[str, Any] = {
             "dagster/row_count": sum(rows_by_folder.values()),
-            "path": MetadataValue.path(str(self.dataset_path(key))),
-            "files": len(files),
-            "bytes": sum(f.stat().st_size for f in files),
+            "path": MetadataValue.path(self.dataset_uri(key)),
+            "files": len(every_file),
+            "bytes": sum(store.size(f) for f in every_file),
         }
         if months is not None:
-            metadata["rows_by_month"] = MetadataValue.json({k.split("=", 1)[1]: v for k, v in rows_by_folder.items()})
-        if files:
-            parquet = pq.ParquetFile(files[0])
-            schema = parquet.schema_arrow
+            metadata["rows_by_month"] = MetadataValue.json(rows_by_folder)
+        if schema is not None:
             metadata["dagster/column_schema"] = TableSchema(
                 columns=[TableColumn(name=f.name, type=str(f.type)) for f in schema]
             )
-            metadata["preview"] = MetadataValue.md(_markdown_preview(files))
+            metadata["preview"] = MetadataValue.md(_markdown_preview(store, every_file))
         return metadata
 
 
-def _markdown_preview(files: list[Path]) -> str:
+def _markdown_preview(store, files: list[str]) -> str:
     """The first rows of the written data as a markdown table (read from the files: no Spark job)."""
     rows: list[dict] = []
-    for file in files:
-        batch = next(pq.ParquetFile(file).iter_batches(batch_size=PREVIEW_ROWS), None)
+    for uri in files:
+        with store.open(uri) as handle:
+            batch = next(pq.ParquetFile(handle).iter_batches(batch_size=PREVIEW_ROWS), None)
         if batch is not None:
             rows.extend(batch.to_pylist()[: PREVIEW_ROWS - len(rows)])
         if len(rows) >= PREVIEW_ROWS:

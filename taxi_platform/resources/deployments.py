@@ -19,6 +19,19 @@ The resource keys are the same everywhere, so assets never know where they run. 
 | TAXI_SPARK_EXECUTOR_CORES  |              | spark.executor.cores (standalone)                               |
 | TAXI_SPARK_JARS            |              | comma-separated jars added to spark.jars (local, standalone)    |
 
+The ``gcp`` deployment (``TAXI_PLATFORM_DEPLOYMENT=gcp``) puts the lake on GCS and the reports in BigQuery; it reads
+the settings above (TAXI_LAKE_ROOT must then be gs://bucket/prefix) and:
+
+| env var                    | default      | what                                                            |
+|----------------------------|--------------|-----------------------------------------------------------------|
+| TAXI_GCP_PROJECT           | (required)   | the project of the bucket and the BigQuery dataset              |
+| TAXI_BIGQUERY_DATASET      | taxi_reports | dataset of the report tables (must exist)                       |
+| TAXI_BIGQUERY_LOCATION     | US           | BigQuery location                                               |
+| TAXI_BIGQUERY_STAGING      | {lake}/_bigquery_staging | where Spark stages parquet for BigQuery load jobs   |
+| TAXI_GCP_KEYFILE_ENV_VAR   | GOOGLE_APPLICATION_CREDENTIALS | NAME of the env var holding the keyfile path; unset: ADC |
+| TAXI_GCS_ENDPOINT          |              | a GCS emulator URL (tests only)                                 |
+| TAXI_BIGQUERY_ENDPOINT     |              | a BigQuery emulator URL (tests only)                            |
+
 ``TAXI_SPARK_TARGET=dataproc`` adds the ``dataproc`` resource (configured from ``TAXI_DATAPROC_*``, see docs/dataproc.md)
 and makes the definitions compute ``reports/revenue_monthly_zone`` on Dataproc; every other resource stays as above.
 """
@@ -28,12 +41,14 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from taxi_platform.io_managers.bigquery import BigQueryReportIOManager
 from taxi_platform.io_managers.lake import LakeIOManager
+from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import TARGETS, SparkResource
 
 DEPLOYMENT_ENV_VAR = "TAXI_PLATFORM_DEPLOYMENT"
-DEPLOYMENTS = ("local",)
+DEPLOYMENTS = ("local", "gcp")
 SPARK_TARGET_ENV_VAR = "TAXI_SPARK_TARGET"
 DATAPROC_TARGET = "dataproc"
 
@@ -42,7 +57,7 @@ def _env(name: str, default: str, env: Mapping[str, str]) -> str:
     return env.get(name) or default
 
 
-def spark_resource_from_env(env: Mapping[str, str]) -> SparkResource:
+def spark_resource_from_env(env: Mapping[str, str], gcp: GcpResource | None = None) -> SparkResource:
     """The Spark resource of the TAXI_SPARK_* settings; the target defaults to standalone for a spark:// master."""
     master = _env("TAXI_SPARK_MASTER", "local[*]", env)
     target = _env(SPARK_TARGET_ENV_VAR, "standalone" if master.startswith("spark://") else "local", env)
@@ -57,42 +72,80 @@ def spark_resource_from_env(env: Mapping[str, str]) -> SparkResource:
         executor_memory=env.get("TAXI_SPARK_EXECUTOR_MEMORY") or None,
         executor_cores=int(cores) if cores else None,
         jars=[j.strip() for j in env.get("TAXI_SPARK_JARS", "").split(",") if j.strip()],
+        gcp=gcp,
     )
     spark.validate_config()  # a wrong setting fails when the definitions load, with the reason, not mid-run
     return spark
 
 
+def sources_from_env(env: Mapping[str, str]) -> TaxiSourceResource:
+    return TaxiSourceResource(
+        kind=_env("TAXI_SOURCE", "sample", env),
+        sample_rows_per_month=int(_env("TAXI_SAMPLE_ROWS", "50000", env)),
+        sample_seed=int(_env("TAXI_SAMPLE_SEED", "42", env)),
+        local_path_template=_env("TAXI_LOCAL_PATH_TEMPLATE", "data/raw/{taxi_type}/{year}/{month:02d}", env),
+    )
+
+
 def local_resources(env: Mapping[str, str]) -> dict[str, Any]:
+    """Local Spark (or a cluster target), the lake in a local folder, reports as parquet in the lake."""
     spark = spark_resource_from_env(env)
+    lake = LakeIOManager(lake_root=_env("TAXI_LAKE_ROOT", "data/lake", env), spark=spark)
+    return {"spark": spark, "lake_io_manager": lake, "report_io_manager": lake, "sources": sources_from_env(env)}
+
+
+def _required(env: Mapping[str, str], *names: str) -> None:
+    missing = [n for n in names if not env.get(n)]
+    if missing:
+        raise ValueError(f"{DEPLOYMENT_ENV_VAR}=gcp needs {', '.join(missing)} (see the README's GCP section)")
+
+
+def gcp_resources(env: Mapping[str, str]) -> dict[str, Any]:
+    """The lake on gs://, the reports in BigQuery, Spark as TAXI_SPARK_* says (with the GCS connector added)."""
+    _required(env, "TAXI_GCP_PROJECT", "TAXI_LAKE_ROOT")
+    lake_root = env["TAXI_LAKE_ROOT"].rstrip("/")
+    if not lake_root.startswith("gs://"):
+        raise ValueError(f"{DEPLOYMENT_ENV_VAR}=gcp needs TAXI_LAKE_ROOT=gs://bucket/prefix; got {lake_root!r}")
+    gcp = GcpResource(
+        project=env["TAXI_GCP_PROJECT"],
+        location=_env("TAXI_BIGQUERY_LOCATION", "US", env),
+        keyfile_env_var=_env("TAXI_GCP_KEYFILE_ENV_VAR", "GOOGLE_APPLICATION_CREDENTIALS", env),
+        gcs_endpoint=env.get("TAXI_GCS_ENDPOINT") or None,
+        bigquery_endpoint=env.get("TAXI_BIGQUERY_ENDPOINT") or None,
+    )
+    spark = spark_resource_from_env(env, gcp=gcp)
     return {
         "spark": spark,
-        "lake_io_manager": LakeIOManager(lake_root=_env("TAXI_LAKE_ROOT", "data/lake", env), spark=spark),
-        "sources": TaxiSourceResource(
-            kind=_env("TAXI_SOURCE", "sample", env),
-            sample_rows_per_month=int(_env("TAXI_SAMPLE_ROWS", "50000", env)),
-            sample_seed=int(_env("TAXI_SAMPLE_SEED", "42", env)),
-            local_path_template=_env("TAXI_LOCAL_PATH_TEMPLATE", "data/raw/{taxi_type}/{year}/{month:02d}", env),
+        "gcp": gcp,
+        "lake_io_manager": LakeIOManager(lake_root=lake_root, spark=spark, gcp=gcp),
+        "report_io_manager": BigQueryReportIOManager(
+            gcp=gcp,
+            spark=spark,
+            dataset=_env("TAXI_BIGQUERY_DATASET", "taxi_reports", env),
+            staging_uri=_env("TAXI_BIGQUERY_STAGING", f"{lake_root}/_bigquery_staging", env),
         ),
+        "sources": sources_from_env(env),
     }
 
 
 def resources_for(deployment: str | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The resources of ``deployment`` (default: the env var, else ``local``), configured from ``env``."""
+    """The resources of ``deployment`` (default: the env var, else ``local``), configured from ``env``.
+
+    ``TAXI_SPARK_TARGET=dataproc`` (either deployment) adds the ``dataproc`` resource; the in-process Spark resource
+    then stays local for the steps that still run here.
+    """
     env = os.environ if env is None else env
     deployment = deployment or env.get(DEPLOYMENT_ENV_VAR) or "local"
-    if deployment == "local":
-        if env.get(SPARK_TARGET_ENV_VAR) == DATAPROC_TARGET:
-            return dataproc_resources(env)
-        return local_resources(env)
-    raise ValueError(f"{DEPLOYMENT_ENV_VAR}={deployment!r} is not a deployment; choose one of {list(DEPLOYMENTS)}")
+    if deployment not in DEPLOYMENTS:
+        raise ValueError(f"{DEPLOYMENT_ENV_VAR}={deployment!r} is not a deployment; choose one of {list(DEPLOYMENTS)}")
+    on_dataproc = env.get(SPARK_TARGET_ENV_VAR) == DATAPROC_TARGET
+    base_env = {k: v for k, v in env.items() if k != SPARK_TARGET_ENV_VAR} if on_dataproc else env
+    resources = local_resources(base_env) if deployment == "local" else gcp_resources(base_env)
+    if on_dataproc:
+        from taxi_platform.resources.dataproc import resource_from_env
 
-
-def dataproc_resources(env: Mapping[str, str]) -> dict[str, Any]:
-    """The local resources plus ``dataproc`` (the report's Spark job runs there). No Google client is built here."""
-    from taxi_platform.resources.dataproc import resource_from_env
-
-    local_env = {k: v for k, v in env.items() if k != SPARK_TARGET_ENV_VAR}  # the local Spark resource stays local
-    return {**local_resources(local_env), "dataproc": resource_from_env(env)}
+        resources["dataproc"] = resource_from_env(env)
+    return resources
 
 
 def report_runs_on_dataproc(resources: Mapping[str, Any]) -> bool:

@@ -3,7 +3,8 @@
 The course's ``gsutil -m cp -r pq/ gs://bucket/pq`` step, made idempotent: an object whose CRC32C (the checksum GCS
 keeps for every object) equals the local file's is not uploaded again, so a re-run after an interruption only sends
 what is missing or changed. Folders starting with ``_`` or ``.`` (the lake's in-flight ``_staging``/``_trash``) are
-not copied.
+not copied. Each uploaded folder that holds parquet files gets the ``_manifest.json`` naming them (a local lake folder
+holds exactly one version), so the lake IO manager reads the uploaded lake like one it wrote itself.
 """
 
 import base64
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import google_crc32c
 
-from taxi_platform.io_managers.gcs_store import GcsLocation
+from taxi_platform.io_managers.gcs_store import GcsLocation, write_manifest
 
 CHUNK = 1 << 20
 
@@ -24,10 +25,11 @@ class SyncReport:
     uploaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     bytes_uploaded: int = 0
+    manifests: int = 0
 
     def as_metadata(self) -> dict:
         return {"uploaded_files": len(self.uploaded), "skipped_files": len(self.skipped),
-                "bytes_uploaded": self.bytes_uploaded}
+                "bytes_uploaded": self.bytes_uploaded, "manifests_written": self.manifests}
 
 
 def crc32c_base64(path: Path) -> str:
@@ -68,8 +70,16 @@ def sync_to_gcs(local_root: Path, destination: str, client, workers: int = 8) ->
         blob.upload_from_filename(str(path), checksum="crc32c")  # the upload is verified by GCS against this checksum
         return name, True, path.stat().st_size
 
+    files = local_files(local_root)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for name, uploaded, size in pool.map(upload, local_files(local_root)):
+        for name, uploaded, size in pool.map(upload, files):
             (report.uploaded if uploaded else report.skipped).append(name)
             report.bytes_uploaded += size
+    folders: dict[Path, list[str]] = {}
+    for path in files:
+        if path.suffix == ".parquet":
+            folders.setdefault(path.parent.relative_to(local_root), []).append(path.name)
+    for folder, names in sorted(folders.items()):
+        write_manifest(bucket, target.child(folder.as_posix()), sorted(names), "upload")
+    report.manifests = len(folders)
     return report

@@ -36,6 +36,7 @@ from pydantic import Field
 
 # BASE_CONFIG: the settings every target gets unless spark_config overrides them; it lives in a Dagster-free module
 # because the spark-submit job script uses it too.
+from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.spark_settings import BASE_CONFIG
 
 SparkTarget = Literal["local", "standalone", "connect", "dataproc"]
@@ -57,6 +58,21 @@ LOCAL_CONFIG: dict[str, str] = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.shuffle.partitions": "8",
 }
+
+
+# Spark's default redaction plus the GCS connector's keyfile setting: never shown in the Spark UI or event logs.
+REDACTION_REGEX = r"(?i)secret|password|token|access[.]key|keyfile"
+
+
+def gcs_connector_jar() -> str:
+    """The shaded GCS Hadoop connector jar that the PyPI package ``pyspark-gcs`` ships (used in place)."""
+    from importlib import resources
+
+    jars = sorted((resources.files("pyspark_gcs") / "jars").iterdir(), key=lambda p: p.name)
+    found = [str(j) for j in jars if j.name.startswith("gcs-connector") and j.name.endswith(".jar")]
+    if not found:
+        raise SparkTargetError("no GCS connector jar in the pyspark-gcs package: reinstall it (pip install pyspark-gcs)")
+    return found[-1]
 
 
 class SparkTargetError(ValueError):
@@ -101,6 +117,11 @@ class SparkResource(LazyPySparkResource):
         default_factory=list, description="Jars the target needs, added to spark.jars (classic targets only)."
     )
     spark_config: dict[str, Any] = Field(default_factory=dict, description="Extra Spark settings, passed through.")
+    gcp: Optional[GcpResource] = Field(
+        default=None,
+        description="Set for a lake on gs://: the resource adds the GCS connector jar and its settings (credentials "
+        "from the GCP resource; the keyfile path is redacted in the Spark UI).",
+    )
 
     # ---- configuration ---------------------------------------------------------------------------------------
     def validate_config(self) -> None:
@@ -130,6 +151,11 @@ class SparkResource(LazyPySparkResource):
                 raise SparkTargetError(
                     f"Spark target 'connect': jars {self.jars} must be on the Spark Connect server "
                     "(start-connect-server.sh --jars ...), not configured on the client"
+                )
+            if self.gcp is not None:
+                raise SparkTargetError(
+                    "Spark target 'connect': the GCS connector must be on the Spark Connect server (start it with "
+                    "--jars <gcs-connector jar> and the fs.gs.* settings, see GcpResource.hadoop_gcs_config)"
                 )
             server_side = sorted(k for k in self.spark_config if not k.startswith("spark.sql."))
             if server_side:
@@ -176,6 +202,10 @@ class SparkResource(LazyPySparkResource):
         if self.executor_cores is not None:
             config["spark.executor.cores"] = str(self.executor_cores)
         jars = [*self.jars, *[j for j in extra.pop("spark.jars", "").split(",") if j]]
+        if self.gcp is not None:
+            jars.append(gcs_connector_jar())
+            config.update(self.gcp.hadoop_gcs_config())
+            config["spark.redaction.regex"] = REDACTION_REGEX
         if jars:
             config["spark.jars"] = ",".join(dict.fromkeys(jars))
         config.update(extra)

@@ -242,6 +242,7 @@ class Baseline:
 def baseline(spark_resource, tmp_path_factory) -> Baseline:
     """2021-01 of every asset, materialized once from good local parquet files (the sample generator's)."""
     from taxi_platform.io_managers.lake import LakeIOManager
+    from taxi_platform_tests.conftest import lake_io_managers
     from taxi_platform.resources.sources import TaxiSourceResource
 
     root = tmp_path_factory.mktemp("baseline")
@@ -251,7 +252,7 @@ def baseline(spark_resource, tmp_path_factory) -> Baseline:
         write_month(sources / url_path(LOCAL_TEMPLATE, taxi_type, GOOD_MONTH), taxi_type, GOOD_MONTH, ROWS, SEED)
     resources = {
         "spark": spark_resource,
-        "lake_io_manager": LakeIOManager(lake_root=str(lake), spark=spark_resource),
+        **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
         "sources": TaxiSourceResource(kind="local", local_path_template=str(sources / LOCAL_TEMPLATE)),
     }
     result = run_month(resources, GOOD_MONTH)

@@ -11,6 +11,7 @@ from taxi_platform.checks import asset_checks
 from taxi_platform.definitions import all_assets
 from taxi_platform.assets.zones import taxi_zones
 from taxi_platform.io_managers.lake import LakeIOManager
+from taxi_platform_tests.conftest import lake_io_managers
 from taxi_platform.resources.sources import TaxiSourceResource
 
 pytestmark = pytest.mark.spark
@@ -36,7 +37,7 @@ def one_month(spark_resource, tmp_path_factory):
     lake = tmp_path_factory.mktemp("lake")
     resources = {
         "spark": spark_resource,
-        "lake_io_manager": LakeIOManager(lake_root=str(lake), spark=spark_resource),
+        **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
         "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=7),
     }
     result = run_months(resources, "2021-01")

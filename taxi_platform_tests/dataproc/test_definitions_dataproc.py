@@ -84,7 +84,7 @@ def test_dataproc_target_swaps_the_report_compute_at_load_offline():
 def test_local_target_is_unchanged_and_has_no_dataproc_resource():
     assert "dataproc" not in resources_for(env={})
     assert set(resources_for(env={"TAXI_SPARK_TARGET": "dataproc", **DATAPROC_ENV})) == {
-        "spark", "lake_io_manager", "sources", "dataproc"}
+        "spark", "lake_io_manager", "report_io_manager", "sources", "dataproc"}
     resources = resources_for(env=DATAPROC_ENV)
     assert isinstance(resources["dataproc"], DataprocResource)
     assert resources["spark"].master == "local[*]"  # the local chain keeps its local Spark

@@ -37,8 +37,14 @@ def test_upload_then_rerun_uploads_only_what_changed(gcp, bucket, tmp_path):
     expected = sorted(f"lake/{n}" for n in files if not n.startswith("_"))
     assert sorted(first.uploaded) == expected and first.skipped == []
     assert first.bytes_uploaded == sum(len(d) for n, d in files.items() if not n.startswith("_"))
-    stored = {b.name: b for b in client.list_blobs(bucket)}
+    stored = {b.name: b for b in client.list_blobs(bucket) if not b.name.endswith("_manifest.json")}
     assert sorted(stored) == expected  # in-flight _staging/_trash are not copied
+    from taxi_platform.io_managers.gcs_store import GcsStore
+
+    store = GcsStore(f"gs://{bucket}/lake", client)  # every uploaded parquet folder is readable as a lake folder
+    assert store.files(f"gs://{bucket}/lake/raw/green_trips/month=2021-01") == [
+        f"gs://{bucket}/lake/raw/green_trips/month=2021-01/part-00000.parquet"]
+    assert first.manifests == 3
     for name in expected:
         local = tmp_path / name.removeprefix("lake/")
         assert stored[name].download_as_bytes() == local.read_bytes()

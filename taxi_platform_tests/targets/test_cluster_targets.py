@@ -26,6 +26,7 @@ from taxi_platform.assets.zones import taxi_zones
 from taxi_platform.checks import asset_checks
 from taxi_platform.definitions import all_assets
 from taxi_platform.io_managers.lake import LakeIOManager
+from taxi_platform_tests.conftest import lake_io_managers
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import SparkResource, SparkTargetError
 from taxi_platform_tests.clusters import free_port, spark_submit_env, spark_submit_path
@@ -56,7 +57,7 @@ def materialize_graph(spark: SparkResource, lake: Path) -> GraphRun:
     """ref/taxi_zones, then raw -> clean -> core -> report for MONTH with every check, on ``spark``."""
     resources = {
         "spark": spark,
-        "lake_io_manager": LakeIOManager(lake_root=str(lake), spark=spark),
+        **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark)),
         "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=SEED),
     }
     started = time.monotonic()
