@@ -20,12 +20,10 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import http.server
 import io
 import os
 import shutil
 import tempfile
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, timedelta
@@ -47,6 +45,7 @@ from taxi_platform.io_managers.local_swap import STAGING_DIR, TRASH_DIR
 from taxi_platform.sample.generator import generate_month, write_month
 from taxi_platform.schemas import COURSE_SCHEMAS, PICKUP_DROPOFF, arrow_schema
 from taxi_platform_tests.conftest import TLC_CSV_HEADS, require_shared
+from taxi_platform_tests.http_server import ScriptedServer, scripted_http_server
 
 pytestmark = pytest.mark.spark
 
@@ -134,87 +133,11 @@ def workdirs(tmp_path, monkeypatch) -> Path:
     return path
 
 
-# ---- a scripted HTTP server on 127.0.0.1 ------------------------------------------------------------------------
-@dataclass
-class Route:
-    body: bytes
-    truncate: bool = False  # announce the full Content-Length, send half the body, close
-
-
-@dataclass
-class Server:
-    base_url: str = ""
-    routes: dict[str, Route] = field(default_factory=dict)
-    requests: Counter = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def serve(self, path: str, body: bytes, truncate: bool = False) -> str:
-        with self.lock:
-            self.routes[path] = Route(body, truncate)
-        return self.base_url + path
-
-    def reset(self) -> None:
-        with self.lock:
-            self.routes.clear()
-            self.requests.clear()
-
-
-def _handler(server: Server):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"
-
-        def log_message(self, format, *args):
-            pass
-
-        def do_GET(self):
-            path = self.path.split("?", 1)[0]
-            with server.lock:
-                server.requests[path] += 1
-                route = server.routes.get(path)
-            if route is None:
-                self.send_response(404)
-                self.send_header("Content-Length", "9")
-                self.end_headers()
-                self.wfile.write(b"Not Found")
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(route.body)))
-            self.end_headers()
-            self.wfile.write(route.body[: len(route.body) // 2] if route.truncate else route.body)
-            self.wfile.flush()
-
-    return Handler
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # clients hanging up on a cut body are expected
-
-
+# ---- a scripted HTTP server on 127.0.0.1 (taxi_platform_tests/http_server.py) ----------------------------------
 @pytest.fixture(scope="module")
 def http_server():
-    state = Server()
-    httpd = _QuietServer(("127.0.0.1", 0), _handler(state))
-    state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, name="bad-input-http", daemon=True)
-    thread.start()
-    saved = {key: os.environ.get(key) for key in ("NO_PROXY", "no_proxy")}
-    for key, value in saved.items():  # requests honours HTTP(S)_PROXY: never proxy the loopback server
-        os.environ[key] = ",".join(filter(None, [value, "127.0.0.1", "localhost"]))
-    try:
+    with scripted_http_server("bad-input-http") as state:
         yield state
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -358,7 +281,7 @@ FAILING_SOURCES = [
 ]
 
 
-def source_settings(case: Case, baseline: Baseline, folder: Path, server: Server, month: str) -> tuple[dict, dict]:
+def source_settings(case: Case, baseline: Baseline, folder: Path, server: ScriptedServer, month: str) -> tuple[dict, dict]:
     """Place the case's files (bad for case.bad's types, good bytes for the others); -> (settings, where by type)."""
     where: dict[str, str] = {}
     if case.kind == "local":
@@ -376,9 +299,9 @@ def source_settings(case: Case, baseline: Baseline, folder: Path, server: Server
         if taxi_type in case.bad:
             make = case.bad[taxi_type]
             if make is not None:  # None: nothing served, a 404
-                server.serve(path, make(baseline, taxi_type), truncate=case.truncate)
+                server.add(path, make(baseline, taxi_type), truncate=case.truncate)
         else:
-            server.serve(path, good_parquet(baseline, taxi_type, month))
+            server.add(path, good_parquet(baseline, taxi_type, month))
     key = "tlc_url_template" if case.kind == "tlc" else "backup_url_template"
     return {"kind": case.kind, key: server.base_url + template, **case.settings}, where
 
@@ -434,7 +357,7 @@ def test_bad_source_month_fails_clearly_and_leaves_the_stored_month_intact(
     assert_no_leftovers(lake, workdirs)
     if case.truncate:
         for taxi_type in bad_types:
-            assert server.requests[url_path(TLC_PATH, taxi_type, GOOD_MONTH)] == 2  # retried once, then gave up
+            assert server.requests(url_path(TLC_PATH, taxi_type, GOOD_MONTH)) == 2  # retried once, then gave up
 
 
 def test_missing_required_column_fails_in_clean_naming_the_raw_dataset_and_month(
@@ -614,7 +537,7 @@ def test_real_tlc_csv_heads_run_end_to_end_with_out_of_month_rows_quarantined(ma
             "outside": len(rows) - len(inside),
             "total": sum(float(r["total_amount"]) for r in inside),
         }
-        server.serve(url_path(BACKUP_PATH, taxi_type, REAL_MONTH), gzip.compress(text.encode()))
+        server.add(url_path(BACKUP_PATH, taxi_type, REAL_MONTH), gzip.compress(text.encode()))
     assert all(e["outside"] > 0 for e in expected.values()), expected  # the heads carry 2018 pickups
 
     resources = make_resources(kind="backup", backup_url_template=server.base_url + BACKUP_PATH,
