@@ -22,15 +22,19 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 demo: install
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/python -m taxi_platform.demo --month $(MONTH)
 
 test: install
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/python -m pytest
 
 dev: install
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
 
 validate: install
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 clean:

@@ -1,11 +1,17 @@
 """Shared fixtures: one local Spark session for the whole test session, a fresh lake per test, resources to match."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+# Tests (and the dagster CLI they start) use a throw-away Dagster instance, never the user's DAGSTER_HOME.
+os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="taxi_platform-dagster-home-")
+atexit.register(shutil.rmtree, os.environ["DAGSTER_HOME"], True)
 os.environ.setdefault("NO_GCE_CHECK", "True")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
