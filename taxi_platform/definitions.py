@@ -12,7 +12,9 @@ from taxi_platform.assets.raw import raw_assets
 from taxi_platform.assets.reports import revenue_monthly_zone
 from taxi_platform.assets.zones import taxi_zones
 from taxi_platform.checks import asset_checks
-from taxi_platform.jobs.asset_jobs import monthly_revenue_job, reference_job
+from taxi_platform.assets.hourly import hourly_assets
+from taxi_platform.checks.rdd import hourly_checks
+from taxi_platform.jobs.asset_jobs import course_analytics_job, monthly_revenue_job, reference_job
 from taxi_platform.resources.deployments import report_runs_on_dataproc, resources_for
 
 resources = resources_for()
@@ -24,16 +26,21 @@ if report_runs_on_dataproc(resources):  # TAXI_SPARK_TARGET=dataproc: same repor
     asset_checks = [c for c in asset_checks if all(k.asset_key != REVENUE_MONTHLY_ZONE_KEY for k in c.check_keys)]
 
 all_assets = [taxi_zones, *raw_assets, *clean_assets, trips, revenue_monthly_zone]
-
 jobs = [monthly_revenue_job, reference_job]
+
+# The course's other reports need a Spark session in the run's process, which the dataproc target does not have.
+analytics_assets, analytics_checks = ([], []) if report_runs_on_dataproc(resources) else (hourly_assets, hourly_checks)
+if analytics_assets:
+    jobs.append(course_analytics_job)
+
 if "gcp" in resources:  # TAXI_PLATFORM_DEPLOYMENT=gcp: uploading an existing local lake is one job away
     from taxi_platform.jobs.upload_lake import upload_lake_to_gcs
 
     jobs.append(upload_lake_to_gcs)
 
 defs = Definitions(
-    assets=all_assets,
-    asset_checks=asset_checks,
+    assets=[*all_assets, *analytics_assets],
+    asset_checks=[*asset_checks, *analytics_checks],
     jobs=jobs,
     resources=resources,
     executor=in_process_executor,

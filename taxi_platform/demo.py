@@ -49,10 +49,13 @@ def main(argv=None) -> int:
     sources = defs.resources["sources"]
     print(f"taxi_platform demo: month {args.month}, source {sources.describe()}, lake {lake.root()}")
 
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step events, not every DEBUG line
     results = [
-        defs.resolve_job_def("reference_data").execute_in_process(instance=instance, raise_on_error=False),
+        defs.resolve_job_def("reference_data").execute_in_process(
+            run_config=quiet, instance=instance, raise_on_error=False
+        ),
         defs.resolve_job_def("monthly_revenue").execute_in_process(
-            partition_key=args.month, instance=instance, raise_on_error=False
+            run_config=quiet, partition_key=args.month, instance=instance, raise_on_error=False
         ),
     ]
     failed_checks = []

@@ -43,14 +43,17 @@ def test_graph_has_the_assets_jobs_and_checks():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"ref/taxi_zones", "raw/green_trips", "raw/yellow_trips", "clean/green_trips", "clean/yellow_trips",
-                    "quarantine/green_trips", "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone"}
-    assert len(list(graph.asset_check_keys)) == 12
+                    "quarantine/green_trips", "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone",
+                    "reports/hourly_revenue_by_zone"}
+    assert len(list(graph.asset_check_keys)) == 12 + 3  # + the hourly report's schema, null-key and RDD checks
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if key.to_user_string() != "ref/taxi_zones":
             assert node.partitions_def == monthly_partitions
             assert node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None
     assert defs.resolve_job_def("monthly_revenue") is not None
+    monthly = {k.to_user_string() for k in defs.resolve_job_def("monthly_revenue").asset_layer.executable_asset_keys}
+    assert "reports/hourly_revenue_by_zone" not in monthly and "reports/revenue_monthly_zone" in monthly
 
 
 def test_monthly_partitions_run_from_2019_01_to_the_current_month():

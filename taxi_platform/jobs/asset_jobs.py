@@ -15,6 +15,15 @@ monthly_revenue_job = define_asset_job(
     description="Raw -> clean -> core/trips -> reports/revenue_monthly_zone for the selected months, with checks.",
 )
 
+# The rest of the course (hourly revenue per zone, green vs yellow, with the zone names): needs ref/taxi_zones.
+course_analytics_job = define_asset_job(
+    "course_analytics",
+    selection=AssetSelection.groups("analytics"),
+    partitions_def=monthly_partitions,
+    description="reports/hourly_revenue_by_zone (and its RDD check) for the selected months; "
+    "needs clean trips and ref/taxi_zones.",
+)
+
 reference_job = define_asset_job(
     "reference_data",
     selection=AssetSelection.assets(TAXI_ZONES_KEY),
