@@ -12,6 +12,7 @@ from taxi_platform.assets.raw import raw_assets
 from taxi_platform.assets.reports import revenue_monthly_zone
 from taxi_platform.assets.zones import taxi_zones
 from taxi_platform.checks import asset_checks
+from taxi_platform.assets.fhv import fhv_assets, fhv_checks
 from taxi_platform.assets.hourly import hourly_assets
 from taxi_platform.checks.rdd import hourly_checks
 from taxi_platform.jobs.asset_jobs import course_analytics_job, monthly_revenue_job, reference_job
@@ -38,9 +39,10 @@ if "gcp" in resources:  # TAXI_PLATFORM_DEPLOYMENT=gcp: uploading an existing lo
 
     jobs.append(upload_lake_to_gcs)
 
+# For-hire vehicles (fhv, fhvhv) and the course's base_id UDF: their own group, beside the green/yellow graph.
 defs = Definitions(
-    assets=[*all_assets, *analytics_assets],
-    asset_checks=[*asset_checks, *analytics_checks],
+    assets=[*all_assets, *analytics_assets, *fhv_assets],
+    asset_checks=[*asset_checks, *analytics_checks, *fhv_checks],
     jobs=jobs,
     resources=resources,
     executor=in_process_executor,

@@ -34,14 +34,16 @@ def count_by_month_and_reason(classified) -> dict[str, dict[str, int]]:
     return counts
 
 
-def build_clean_assets(taxi_type: str):
+def build_clean_assets(taxi_type: str, group_name: str = "clean"):
+    """clean/ and quarantine/{taxi_type}_trips; ``group_name`` as in ``build_raw_asset``."""
+
     @multi_asset(
         outs={
             "clean": AssetOut(
                 key=clean_key(taxi_type),
                 io_manager_key="lake_io_manager",
                 metadata={FILES_PER_PARTITION_KEY: 4},
-                group_name="clean",
+                group_name=group_name,
                 kinds={"spark", "parquet"},
                 description=f"{taxi_type} trips in the course's explicit schema, pickup/dropoff renamed, "
                 "types fixed whatever the month published; only rows that pass every quarantine rule.",
@@ -50,7 +52,7 @@ def build_clean_assets(taxi_type: str):
                 key=quarantine_key(taxi_type),
                 io_manager_key="lake_io_manager",
                 metadata={FILES_PER_PARTITION_KEY: 1},
-                group_name="clean",
+                group_name=group_name,
                 kinds={"spark", "parquet"},
                 description=f"{taxi_type} rows that cannot be right, with the rule they break "
                 f"in '{QUARANTINE_REASON_COLUMN}'.",

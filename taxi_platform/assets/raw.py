@@ -23,14 +23,16 @@ def raw_key(taxi_type: str) -> AssetKey:
     return AssetKey(["raw", f"{taxi_type}_trips"])
 
 
-def build_raw_asset(taxi_type: str):
+def build_raw_asset(taxi_type: str, group_name: str = "raw"):
+    """raw/{taxi_type}_trips; ``group_name`` lets datasets outside the revenue job (fhv, fhvhv) live in their own group."""
+
     @asset(
         key=raw_key(taxi_type),
         partitions_def=monthly_partitions,
         backfill_policy=BackfillPolicy.single_run(),
         io_manager_key="lake_io_manager",
         metadata={LAYOUT_KEY: MONTH_FILES_LAYOUT},
-        group_name="raw",
+        group_name=group_name,
         kinds={"parquet"},
         description=f"The {taxi_type} taxi trips of each month, exactly as the configured source publishes them.",
     )

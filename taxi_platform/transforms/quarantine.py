@@ -16,6 +16,10 @@ The rules, in the order they are applied (a row is labelled with the first one i
 | negative_distance       | trip_distance is negative                                                            |
 | absurd_amount           | total_amount is above MAX_TOTAL_AMOUNT (meter errors like 998310.03)                 |
 
+The money and distance rules (negative_amount, negative_distance, absurd_amount) apply only to datasets that have
+those columns: the for-hire datasets (fhv, fhvhv) have no fare_amount / total_amount / trip_distance, so their rows
+are classified by the timestamp and zone rules alone. Green and yellow have every column and every rule applies.
+
 Kept as they are (real trips, documented quirks): null passenger_count / RatecodeID (store-and-forward rows), zero
 trip_distance (cancelled or flat-rate trips), zones 264 and 265.
 
@@ -24,6 +28,8 @@ verifies it), and the revenue report sums exactly the clean trips.
 """
 
 from __future__ import annotations
+
+from typing import Iterable, Optional
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -43,13 +49,26 @@ def _outside_zone_lookup(zone: Column) -> Column:
     return zone.isNull() | (zone < MIN_ZONE_ID) | (zone > MAX_ZONE_ID)
 
 
-def quarantine_rules() -> list[tuple[str, Column]]:
-    """(reason, condition) in the order applied; conditions are on the conformed clean columns + ``month``."""
+# The rules that apply only when the dataset has the columns they read (the for-hire datasets have none of them);
+# every other rule always applies (a dataset without its columns is an error, as before).
+OPTIONAL_RULE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "negative_amount": ("fare_amount", "total_amount"),
+    "negative_distance": ("trip_distance",),
+    "absurd_amount": ("total_amount",),
+}
+
+
+def quarantine_rules(columns: Optional[Iterable[str]] = None) -> list[tuple[str, Column]]:
+    """(reason, condition) in the order applied; conditions are on the conformed clean columns + ``month``.
+
+    With ``columns`` (a dataset's column names), the money/distance rules of ``OPTIONAL_RULE_COLUMNS`` are left out
+    when the dataset lacks their columns (fhv, fhvhv). Without it, every rule.
+    """
     pickup, dropoff = F.col("pickup_datetime"), F.col("dropoff_datetime")
     start = _month_start(F.col(MONTH_COLUMN))
     end = F.add_months(start, 1).cast("timestamp")
     seconds = F.unix_timestamp(dropoff) - F.unix_timestamp(pickup)
-    return [
+    rules = [
         ("missing_timestamp", pickup.isNull() | dropoff.isNull()),
         ("pickup_outside_month", (pickup < start) | (pickup >= end)),
         ("dropoff_before_pickup", dropoff < pickup),
@@ -59,6 +78,11 @@ def quarantine_rules() -> list[tuple[str, Column]]:
         ("negative_distance", F.col("trip_distance") < 0),
         ("absurd_amount", F.col("total_amount") > MAX_TOTAL_AMOUNT),
     ]
+    if columns is None:
+        return rules
+    present = set(columns)
+    return [(name, condition) for name, condition in rules
+            if all(c in present for c in OPTIONAL_RULE_COLUMNS.get(name, ()))]
 
 
 # The reasons in rule order, without building Spark columns (that needs a session); a test keeps the two in step.
@@ -77,7 +101,7 @@ QUARANTINE_REASONS: tuple[str, ...] = (
 def classify(conformed: DataFrame) -> DataFrame:
     """Add ``quarantine_reason``: the first rule the row breaks, or null for a clean row."""
     reason = F.lit(None).cast("string")
-    for name, condition in reversed(quarantine_rules()):
+    for name, condition in reversed(quarantine_rules(conformed.columns)):
         reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)
     return conformed.withColumn(QUARANTINE_REASON_COLUMN, reason)
 

@@ -63,13 +63,16 @@ def test_dataproc_target_swaps_the_report_compute_at_load_offline():
         keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
         assert keys == {"ref/taxi_zones", "raw/green_trips", "raw/yellow_trips", "clean/green_trips",
                         "clean/yellow_trips", "quarantine/green_trips", "quarantine/yellow_trips", "core/trips",
-                        "reports/revenue_monthly_zone"}, keys
+                        "reports/revenue_monthly_zone", "raw/fhv_trips", "raw/fhvhv_trips", "clean/fhv_trips",
+                        "clean/fhvhv_trips", "quarantine/fhv_trips", "quarantine/fhvhv_trips",
+                        "analytics/fhvhv_base_ids"}, keys
         report = graph.get(AssetKey(["reports", "revenue_monthly_zone"]))
         assert "dataproc" in report.kinds, report.kinds
         assert {p.to_user_string() for p in report.parent_keys} == {"raw/green_trips", "raw/yellow_trips"}
         assert report.backfill_policy.max_partitions_per_run is None
         checks = {k.asset_key.to_user_string() for k in graph.asset_check_keys}
-        assert "reports/revenue_monthly_zone" not in checks and len(list(graph.asset_check_keys)) == 9
+        # the green/yellow graph's 9 remaining checks + the for-hire group's 5 (the hourly report is not on Dataproc)
+        assert "reports/revenue_monthly_zone" not in checks and len(list(graph.asset_check_keys)) == 9 + 5
         assert "dataproc" in d.defs.resources
         job = d.defs.resolve_job_def("monthly_revenue")
         assert SparkContext._active_spark_context is None
