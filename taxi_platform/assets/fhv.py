@@ -8,29 +8,17 @@ none, see ``transforms/quarantine.py``).
 Registration (definitions.py / checks): ``fhv_assets`` and ``fhv_checks``.
 """
 
-import warnings
+from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, MetadataValue, Output, asset
 
-from dagster import (
-    AssetExecutionContext,
-    AssetIn,
-    AssetKey,
-    BackfillPolicy,
-    MetadataValue,
-    Output,
-    PreviewWarning,
-    asset,
-)
+from taxi_platform.assets.clean import build_clean_assets, clean_key, quarantine_key
+from taxi_platform.assets.raw import build_raw_asset, raw_key
 
-# Partitioned asset checks are a Dagster preview feature (as in taxi_platform/checks/__init__.py).
-warnings.filterwarnings("ignore", category=PreviewWarning, message=".*partitions_def.*")
-
-from taxi_platform.assets.clean import build_clean_assets, clean_key, quarantine_key  # noqa: E402
-from taxi_platform.assets.raw import build_raw_asset, raw_key  # noqa: E402
-from taxi_platform.checks.contracts import build_schema_check  # noqa: E402
-from taxi_platform.checks.reconcile import build_raw_rows_check  # noqa: E402
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY  # noqa: E402
-from taxi_platform.partitions import monthly_partitions  # noqa: E402
-from taxi_platform.schemas import CLEAN_SCHEMAS, Contract  # noqa: E402
+# importing taxi_platform.checks (its __init__) also silences the preview warning of partitioned asset checks
+from taxi_platform.checks.contracts import build_schema_check
+from taxi_platform.checks.reconcile import build_raw_rows_check
+from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
+from taxi_platform.partitions import monthly_partitions
+from taxi_platform.schemas import CLEAN_SCHEMAS, Contract
 
 FHV_TAXI_TYPES = ("fhv", "fhvhv")
 FOR_HIRE_GROUP = "for_hire"

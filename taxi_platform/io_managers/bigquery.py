@@ -24,7 +24,6 @@ by month on its partition column (asset metadata ``partition_expr``, default ``r
 ``service_type, revenue_zone``.
 """
 
-import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +32,8 @@ from typing import Any
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext, ResourceDependency
 from pydantic import Field
 
+from taxi_platform.io_managers.gcs_store import GcsStore
+from taxi_platform.io_managers.local_swap import LocalStore
 from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.resources.spark import SparkResource
 from taxi_platform.schemas import MONTH_COLUMN
@@ -97,8 +98,7 @@ class BigQueryReportIOManager(ConfigurableIOManager):
         staging_table = f"{self.gcp.project}.{self.dataset}._staging_{context.asset_key.path[-1]}_{write_id}"
         staging_files = f"{self.staging_uri.rstrip('/')}/{context.asset_key.path[-1]}-{write_id}"
         try:
-            # UTC-adjusted TIMESTAMP_MICROS loads as TIMESTAMP; Spark's legacy INT96 would load as DATETIME.
-            self.spark.get_session().conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+            # UTC-adjusted TIMESTAMP_MICROS (spark_settings.BASE_CONFIG) loads as TIMESTAMP; INT96 would be DATETIME.
             df.write.mode("overwrite").parquet(staging_files)
             self._load(client, staging_files, staging_table)
             staged = client.get_table(staging_table)
@@ -147,13 +147,9 @@ class BigQueryReportIOManager(ConfigurableIOManager):
 
     def _remove_staging(self, staging_files: str) -> None:
         if staging_files.startswith("gs://"):
-            from taxi_platform.io_managers.gcs_store import GcsLocation
-
-            location = GcsLocation.parse(staging_files)
-            for blob in self.gcp.storage_client().list_blobs(location.bucket, prefix=location.prefix + "/"):
-                blob.delete()
+            GcsStore(staging_files, self.gcp.storage_client()).discard(staging_files)
         else:
-            shutil.rmtree(staging_files, ignore_errors=True)
+            LocalStore(staging_files).discard(staging_files)
 
     def _rows_outside(self, client, table: str, expr: str, start: datetime, end: datetime) -> int:
         query = f"SELECT COUNT(*) AS n FROM `{table}` WHERE NOT ({expr} >= @start AND {expr} < @end) OR {expr} IS NULL"
