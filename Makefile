@@ -10,7 +10,7 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export NO_GCE_CHECK ?= True
 
-.PHONY: install demo test dev validate clean
+.PHONY: install demo test dev validate bench clean
 
 install: $(VENV)/.installed
 
@@ -27,11 +27,16 @@ demo: install
 
 test: install
 	@mkdir -p "$(DAGSTER_HOME)"
+	@bash scripts/ensure-chromium  # installs chromium for the browser test when root; else the test skips
 	$(BIN)/python -m pytest
 
 dev: install
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
+
+# Platform vs bare PySpark vs the course's script vs DuckDB (bench/run.py); e.g. make bench BENCH_ARGS="--repeat 5"
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 validate: install
 	@mkdir -p "$(DAGSTER_HOME)"

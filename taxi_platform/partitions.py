@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 
-from dagster import MonthlyPartitionsDefinition
+from dagster import BetaWarning, MonthlyPartitionsDefinition
+
+# Every monthly asset runs a backfill as one run (BackfillPolicy.single_run()), a Dagster beta parameter: it is the
+# platform's design (one Spark session per backfill), not something to warn about at every import.
+warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
 
 START_MONTH = "2019-01"
 MONTH_FMT = "%Y-%m"

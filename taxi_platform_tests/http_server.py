@@ -27,6 +27,7 @@ class Route:
     truncate: bool = False  # send the full Content-Length but only half the body, then close
     delay_seconds: float = 0.0  # stall before answering (to trip client timeouts)
     content_type: str = "application/octet-stream"
+    head_status: int | None = None  # answer HEAD with this instead (e.g. 405: a host that refuses HEAD)
 
 
 class ScriptedServer:
@@ -35,6 +36,7 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.counts: Counter[str] = Counter()
+        self.heads: Counter[str] = Counter()  # HEAD requests, counted apart (they never consume fail_times)
         self.lock = threading.Lock()
         self.base_url = ""
 
@@ -53,6 +55,7 @@ class ScriptedServer:
         with self.lock:
             self.routes.clear()
             self.counts.clear()
+            self.heads.clear()
 
 
 def _handler_for(server: ScriptedServer):
@@ -89,6 +92,17 @@ def _handler_for(server: ScriptedServer):
                 self.close_connection = True
                 return
             self.wfile.write(route.body)
+
+        def do_HEAD(self):
+            """The status and headers a GET would get (without fail_times/delays), or the route's head_status."""
+            path = self.path.split("?", 1)[0]
+            with server.lock:
+                server.heads[path] += 1
+                route = server.routes.get(path)
+            status = 404 if route is None else (route.head_status or route.status)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(route.body)) if route is not None and status == 200 else "0")
+            self.end_headers()
 
         def _answer(self, status: int, body: bytes) -> None:
             self.send_response(status)

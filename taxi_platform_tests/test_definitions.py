@@ -45,9 +45,13 @@ def test_graph_has_the_assets_jobs_and_checks():
     assert keys == {"ref/taxi_zones", "raw/green_trips", "raw/yellow_trips", "clean/green_trips", "clean/yellow_trips",
                     "quarantine/green_trips", "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone",
                     "reports/hourly_revenue_by_zone", "raw/fhv_trips", "raw/fhvhv_trips", "clean/fhv_trips",
-                    "clean/fhvhv_trips", "quarantine/fhv_trips", "quarantine/fhvhv_trips", "analytics/fhvhv_base_ids"}
+                    "clean/fhvhv_trips", "quarantine/fhv_trips", "quarantine/fhvhv_trips", "analytics/fhvhv_base_ids",
+                    "analytics/trip_duration_model", "analytics/trip_duration_predictions",
+                    "reports/monthly_answers"}
     # 12 on the green/yellow graph + the hourly report's schema, null-key and RDD checks + 5 for-hire checks
-    assert len(list(graph.asset_check_keys)) == 12 + 3 + 5
+    # + the trip-duration predictions' schema, rows and validity checks and the model's beats_stand_in
+    # + the homework answers' schema check
+    assert len(list(graph.asset_check_keys)) == 12 + 3 + 5 + 4 + 1
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if key.to_user_string() != "ref/taxi_zones":

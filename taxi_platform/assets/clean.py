@@ -5,14 +5,16 @@ either clean or quarantined with the first rule it breaks (the rules: ``transfor
 """
 
 
+import uuid
+
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, BackfillPolicy, MetadataValue, Output, multi_asset
 
 from taxi_platform.assets.raw import RAW_TAXI_TYPES, raw_key
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
+from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, ObservedWrite
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import MONTH_COLUMN, QUARANTINE_REASON_COLUMN
 from taxi_platform.transforms.conform import conform_months
-from taxi_platform.transforms.quarantine import classify, clean_rows, quarantined_rows
+from taxi_platform.transforms.quarantine import classify, clean_rows, count_columns, counts_of, quarantined_rows
 
 
 def clean_key(taxi_type: str) -> AssetKey:
@@ -64,32 +66,42 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
         name=f"clean_{taxi_type}_trips",
     )
     def _clean(context: AssetExecutionContext, raw: dict):
-        from pyspark import StorageLevel
+        from pyspark.sql import Observation
 
-        conformed = conform_months(raw, taxi_type, dataset=f"raw/{taxi_type}_trips")
-        classified = classify(conformed).persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            counts = count_by_month_and_reason(classified)
-            clean_by_month = {m: counts.get(m, {}).get("clean", 0) for m in context.partition_keys}
-            reasons: dict[str, int] = {}
-            for month_counts in counts.values():
-                for reason, rows in month_counts.items():
-                    if reason != "clean":
-                        reasons[reason] = reasons.get(reason, 0) + rows
+        months = list(context.partition_keys)
+        classified = classify(conform_months(raw, taxi_type, dataset=f"raw/{taxi_type}_trips"))
+        # One pass per output and nothing cached: the counts are observed while the clean rows are written
+        # (persisting the classified rows and counting them first cost more than reading the raw months twice).
+        observation = Observation(f"clean_{taxi_type}_trips_{uuid.uuid4().hex[:8]}")
+        observed = classified.observe(observation, *count_columns(months))
+        counts: dict[str, dict[str, int]] = {}
+
+        def clean_metadata(metrics) -> dict:
+            if metrics is None:  # the target returned no observed metrics: count in a separate pass
+                by_month = count_by_month_and_reason(classified)
+                clean = {m: by_month.get(m, {}).get("clean", 0) for m in months}
+                reasons: dict[str, int] = {}
+                for month_counts in by_month.values():
+                    for reason, rows in month_counts.items():
+                        if reason != "clean":
+                            reasons[reason] = reasons.get(reason, 0) + rows
+            else:
+                clean, reasons = counts_of(metrics)
+            counts.update(clean=clean, reasons=reasons)
             quarantined = sum(reasons.values())
-            context.log.info(f"{taxi_type}: {sum(clean_by_month.values())} clean rows, {quarantined} quarantined {reasons}")
-            yield Output(
-                clean_rows(classified),
-                output_name="clean",
-                metadata={"quarantined_rows": quarantined, "clean_rows_by_month": MetadataValue.json(clean_by_month)},
-            )
-            yield Output(
-                quarantined_rows(classified),
-                output_name="quarantine",
-                metadata={"quarantined_rows": quarantined, "quarantine_reasons": MetadataValue.json(reasons)},
-            )
-        finally:
-            classified.unpersist()
+            context.log.info(f"{taxi_type}: {sum(clean.values())} clean rows, {quarantined} quarantined {reasons}")
+            return {"quarantined_rows": quarantined, "clean_rows_by_month": MetadataValue.json(clean)}
+
+        # The lake writes the clean rows, then adds clean_metadata(observed counts) to this output's metadata.
+        yield Output(ObservedWrite(clean_rows(observed), observation, clean_metadata), output_name="clean")
+        if not counts:  # an IO manager that does not know ObservedWrite: count now
+            clean_metadata(None)
+        reasons = counts["reasons"]
+        yield Output(
+            quarantined_rows(classified),
+            output_name="quarantine",
+            metadata={"quarantined_rows": sum(reasons.values()), "quarantine_reasons": MetadataValue.json(reasons)},
+        )
 
     return _clean
 

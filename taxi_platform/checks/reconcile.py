@@ -4,35 +4,43 @@
 - core/trips ``rows_reconcile_with_clean``: core rows of each service_type == that type's clean rows, each month.
 - reports/revenue_monthly_zone ``totals_reconcile_with_clean_trips``: per month and service_type, the sum of
   revenue_monthly_total_amount == the sum of total_amount of the clean trips, to the cent.
+
+Each records one result per month of the run (``checks/results.py``) and reads all its datasets' months in ONE Spark
+job: the datasets are unioned (only the month, the grouping keys and the summed value) and grouped once.
 """
 
 
-from dagster import (
-    AssetCheckExecutionContext,
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetIn,
-    AssetKey,
-    MetadataValue,
-    asset_check,
-)
+from dagster import AssetCheckExecutionContext, AssetIn, AssetKey, MetadataValue, asset_check
 
+from taxi_platform.checks.results import check_months, month_results
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import MONTH_COLUMN
 
 CENT = 0.005  # two sums "equal to the cent" differ by less than half a cent
+SOURCE, SERVICE, VALUE = "_source", "_service", "_value"  # the columns of a ``tagged`` frame
 
 
-def rows_by(df, *columns: str) -> dict[tuple, int]:
-    """Row counts grouped by ``columns`` (Python ints, also under Spark Connect)."""
-    return {tuple(r[c] for c in columns): int(r["count"]) for r in df.groupBy(*columns).count().collect()}
-
-
-def sums_by(df, value: str, *columns: str) -> dict[tuple, float]:
+def tagged(df, source: str, service=None, value=None, month=None):
+    """(month, _source, _service, _value) of ``df``: a literal month/service, or its own columns."""
     from pyspark.sql import functions as F
 
-    rows = df.groupBy(*columns).agg(F.sum(value).alias("total")).collect()
-    return {tuple(r[c] for c in columns): float(r["total"] or 0.0) for r in rows}
+    return df.select(
+        (F.col(MONTH_COLUMN) if month is None else F.lit(month)).alias(MONTH_COLUMN),
+        F.lit(source).alias(SOURCE),
+        F.col("service_type").alias(SERVICE) if service is None else F.lit(service).alias(SERVICE),
+        (F.lit(0.0) if value is None else F.col(value).cast("double")).alias(VALUE),
+    )
+
+
+def counts_and_sums(parts: list) -> dict[tuple, tuple[int, float]]:
+    """{(month, source, service): (rows, sum of value)} over the union of ``tagged`` frames, in one Spark job."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    union = reduce(lambda a, b: a.unionByName(b), parts)
+    rows = union.groupBy(MONTH_COLUMN, SOURCE, SERVICE).agg(F.count(F.lit(1)).alias("n"), F.sum(VALUE).alias("s"))
+    return {(r[MONTH_COLUMN], r[SOURCE], r[SERVICE]): (int(r["n"]), float(r["s"] or 0.0)) for r in rows.collect()}
 
 
 def build_raw_rows_check(clean_key: AssetKey, raw_key: AssetKey, quarantine_key: AssetKey):
@@ -43,22 +51,24 @@ def build_raw_rows_check(clean_key: AssetKey, raw_key: AssetKey, quarantine_key:
         additional_ins={"raw": AssetIn(key=raw_key), "quarantine": AssetIn(key=quarantine_key)},
         partitions_def=monthly_partitions,
     )
-    def _check(context: AssetCheckExecutionContext, data, raw: dict, quarantine) -> AssetCheckResult:
-        clean_rows = rows_by(data, MONTH_COLUMN)
-        quarantined = rows_by(quarantine, MONTH_COLUMN)
-        by_month = {}
-        for month in context.partition_keys:
-            raw_rows = int(raw[month].count())
-            by_month[month] = {
-                "raw": raw_rows,
-                "clean": clean_rows.get((month,), 0),
-                "quarantine": quarantined.get((month,), 0),
-            }
-        off = {m: c for m, c in by_month.items() if c["raw"] != c["clean"] + c["quarantine"]}
-        return AssetCheckResult(
-            passed=not off,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"rows_by_month": MetadataValue.json(by_month), "mismatched_months": MetadataValue.json(sorted(off))},
+    def _check(context: AssetCheckExecutionContext, data, raw: dict, quarantine):
+        months = check_months(context)
+        parts = [tagged(raw[m], "raw", service="", month=m) for m in months]  # each month as published
+        parts += [tagged(data, "clean", service=""), tagged(quarantine, "quarantine", service="")]
+        counted = counts_and_sums(parts)
+        by_month = {
+            m: {layer: counted.get((m, layer, ""), (0, 0.0))[0] for layer in ("raw", "clean", "quarantine")}
+            for m in months
+        }
+        off = sorted(m for m, c in by_month.items() if c["raw"] != c["clean"] + c["quarantine"])
+        per_month = {
+            m: (m not in off, {**c, "unaccounted_rows": c["raw"] - c["clean"] - c["quarantine"]})
+            for m, c in by_month.items()
+        }
+        yield from month_results(
+            context,
+            per_month,
+            {"rows_by_month": MetadataValue.json(by_month), "mismatched_months": MetadataValue.json(off)},
         )
 
     return _check
@@ -73,19 +83,26 @@ def build_trips_rows_check(trips_key: AssetKey, clean_keys: dict[str, AssetKey])
         additional_ins={service: AssetIn(key=key) for service, key in clean_keys.items()},
         partitions_def=monthly_partitions,
     )
-    def _check(context: AssetCheckExecutionContext, data, green, yellow) -> AssetCheckResult:
+    def _check(context: AssetCheckExecutionContext, data, green, yellow):
         clean = {"green": green, "yellow": yellow}
-        core_rows = rows_by(data, MONTH_COLUMN, "service_type")
-        mismatches, counts = [], {}
-        for service, df in clean.items():
-            for (month,), rows in sorted(rows_by(df, MONTH_COLUMN).items()):
-                counts[f"{month} {service}"] = {"clean": rows, "core": core_rows.get((month, service), 0)}
-                if rows != core_rows.get((month, service), 0):
-                    mismatches.append(f"{month} {service}")
-        return AssetCheckResult(
-            passed=not mismatches,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"rows": MetadataValue.json(counts), "mismatches": MetadataValue.json(mismatches)},
+        counted = counts_and_sums([tagged(data, "core")] + [tagged(df, "clean", service=s) for s, df in clean.items()])
+        months = check_months(context)
+        counts, per_month = {}, {}
+        for month in months:
+            month_counts = {
+                service: {
+                    "clean": counted.get((month, "clean", service), (0, 0.0))[0],
+                    "core": counted.get((month, "core", service), (0, 0.0))[0],
+                }
+                for service in clean
+            }
+            off = [s for s, c in month_counts.items() if c["clean"] != c["core"]]
+            month_metadata = {"rows": MetadataValue.json(month_counts), "mismatches": MetadataValue.json(off)}
+            per_month[month] = (not off, month_metadata)
+            counts.update({f"{month} {s}": c for s, c in month_counts.items()})
+        mismatches = [name for name, c in counts.items() if c["clean"] != c["core"]]
+        yield from month_results(
+            context, per_month, {"rows": MetadataValue.json(counts), "mismatches": MetadataValue.json(mismatches)}
         )
 
     return _check
@@ -101,21 +118,39 @@ def build_report_totals_check(report_key: AssetKey, clean_keys: dict[str, AssetK
         additional_ins={service: AssetIn(key=key) for service, key in clean_keys.items()},
         partitions_def=monthly_partitions,
     )
-    def _check(context: AssetCheckExecutionContext, data, green, yellow) -> AssetCheckResult:
+    def _check(context: AssetCheckExecutionContext, data, green, yellow):
         clean = {"green": green, "yellow": yellow}
-        report = sums_by(data, "revenue_monthly_total_amount", MONTH_COLUMN, "service_type")
-        totals, mismatches = {}, []
-        for service, df in clean.items():
-            for (month,), trips_total in sorted(sums_by(df, "total_amount", MONTH_COLUMN).items()):
-                report_total = report.get((month, service), 0.0)
-                totals[f"{month} {service}"] = {"trips": round(trips_total, 2), "report": round(report_total, 2)}
-                if abs(trips_total - report_total) >= CENT:
-                    mismatches.append(f"{month} {service}")
-        extra = sorted(f"{m} {s}" for m, s in report if s not in clean)
-        return AssetCheckResult(
-            passed=not mismatches and not extra,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
+        counted = counts_and_sums(
+            [tagged(data, "report", value="revenue_monthly_total_amount")]
+            + [tagged(df, "trips", service=s, value="total_amount") for s, df in clean.items()]
+        )
+        totals, per_month = {}, {}
+        for month in check_months(context):
+            month_totals = {
+                service: {
+                    "trips": counted.get((month, "trips", service), (0, 0.0))[1],
+                    "report": counted.get((month, "report", service), (0, 0.0))[1],
+                }
+                for service in clean
+            }
+            off = [s for s, t in month_totals.items() if abs(t["trips"] - t["report"]) >= CENT]
+            extra = sorted(s for m, source, s in counted if m == month and source == "report" and s not in clean)
+            rounded = {s: {side: round(v, 2) for side, v in t.items()} for s, t in month_totals.items()}
+            per_month[month] = (
+                not off and not extra,
+                {
+                    "totals": MetadataValue.json(rounded),
+                    "mismatches": MetadataValue.json(off),
+                    "unknown_service_types": MetadataValue.json(extra),
+                },
+            )
+            totals.update({f"{month} {s}": t for s, t in rounded.items()})
+        mismatches = [f"{m} {s}" for m, (_, meta) in per_month.items() for s in meta["mismatches"].value]
+        extra = [f"{m} {s}" for m, (_, meta) in per_month.items() for s in meta["unknown_service_types"].value]
+        yield from month_results(
+            context,
+            per_month,
+            {
                 "totals": MetadataValue.json(totals),
                 "mismatches": MetadataValue.json(mismatches),
                 "unknown_service_types": MetadataValue.json(extra),

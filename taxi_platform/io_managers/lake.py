@@ -25,7 +25,9 @@ metadata ``lake/layout = month_files``) load as ``{month: DataFrame}``: their pu
 """
 
 
-from typing import Any, Optional
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import pyarrow.parquet as pq
 from dagster import (
@@ -50,7 +52,47 @@ from taxi_platform.schemas import MONTH_COLUMN
 LAYOUT_KEY = "lake/layout"
 MONTH_FILES_LAYOUT = "month_files"
 FILES_PER_PARTITION_KEY = "lake/files_per_partition"
+# AssetIn metadata: an optional input gets only the months the lake holds (None when it holds none of them)
+OPTIONAL_INPUT_KEY = "lake/optional"
 PREVIEW_ROWS = 5
+
+
+# Seconds to wait for the metrics Spark observed during a write (they are normally there when the write returns).
+OBSERVED_METRICS_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ObservedWrite:
+    """An output to write plus metrics Spark computes during that same write, instead of a separate pass.
+
+    ``df`` carries ``observation`` (``df = source.observe(observation, *aggregates)``); after writing ``df``, the lake
+    adds ``to_metadata(metrics)`` to the output's metadata, where ``metrics`` is the observation's dict, or None when
+    the target could not deliver it (``to_metadata`` then computes what it needs another way).
+    """
+
+    df: Any
+    observation: Any
+    to_metadata: Callable[[Optional[dict]], dict]
+
+
+def observed_metrics(observation, timeout: float = OBSERVED_METRICS_TIMEOUT_SECONDS) -> Optional[dict]:
+    """The observation's metrics once its first action has finished, or None if they do not come.
+
+    Classic Spark blocks in ``Observation.get`` until the metrics arrive, which they normally do when the action
+    returns; the wait is bounded so that a target that never delivers them cannot hang a run.
+    """
+    found: dict[str, Any] = {}
+
+    def get() -> None:
+        try:
+            found["metrics"] = dict(observation.get)
+        except Exception:  # e.g. a Spark Connect server that returned none: the caller falls back
+            pass
+
+    waiter = threading.Thread(target=get, name="observed-metrics", daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    return found.get("metrics")
 
 
 class LakeError(Exception):
@@ -103,6 +145,9 @@ class LakeIOManager(ConfigurableIOManager):
         store.recover()
         key = context.asset_key
         spark_info: dict[str, str] = {}
+        observed = obj if isinstance(obj, ObservedWrite) else None
+        if observed is not None:
+            obj = observed.df
         if isinstance(obj, MonthFiles):
             months = self._store_month_files(store, context, obj)  # no Spark: raw files are moved as they are
         else:
@@ -113,13 +158,13 @@ class LakeIOManager(ConfigurableIOManager):
             else:
                 months = None
                 self._write_whole(store, context, obj)
-        context.add_output_metadata({**self._written_metadata(store, key, months), **spark_info})
+        extra = observed.to_metadata(observed_metrics(observed.observation)) if observed is not None else {}
+        context.add_output_metadata({**self._written_metadata(store, key, months), **spark_info, **extra})
 
     def _files_per_partition(self, context: OutputContext) -> int:
         return int((context.definition_metadata or {}).get(FILES_PER_PARTITION_KEY, self.files_per_partition))
 
     def _write_months(self, store, context: OutputContext, df) -> list[str]:
-        from pyspark.sql import functions as F
         from pyspark.sql.types import StructType
 
         key, months = context.asset_key, list(context.asset_partition_keys)
@@ -128,10 +173,12 @@ class LakeIOManager(ConfigurableIOManager):
             raise LakeError(f"{name}: a monthly dataset needs a '{MONTH_COLUMN}' column (YYYY-MM); got {df.columns}")
         files = self._files_per_partition(context)
         if files <= 1:
+            # One file a month (reports: small, aggregated data): one task per month, a cheap shuffle.
             df = df.repartition(MONTH_COLUMN)
-        else:
-            salt = F.pmod(F.xxhash64(*[F.col(f"`{c}`") for c in df.columns]), F.lit(files))
-            df = df.repartition(len(months) * files, F.col(MONTH_COLUMN), salt)
+        # Otherwise no shuffle: each task writes its rows straight into their month folders. The trip datasets
+        # come month-aligned (each raw month is read and conformed on its own, clean months are separate files), so
+        # a month gets about as many files as it had input splits; a month that got more than `files` is compacted
+        # below. (Shuffling every row to bound the file count cost as much as the whole rest of the step.)
 
         staging = store.new_staging(context.run_id)
         try:
@@ -148,11 +195,36 @@ class LakeIOManager(ConfigurableIOManager):
             for month in sorted(set(months) - written):
                 empty = spark.createDataFrame([], schema)
                 empty.coalesce(1).write.mode("overwrite").parquet(store.join(staging, f"{MONTH_COLUMN}={month}"))
+            folders = {m: store.join(staging, f"{MONTH_COLUMN}={m}") for m in months}
+            if files > 1:
+                folders.update(self._compact(store, staging, schema, files))
             for month in months:
-                store.publish(store.join(staging, f"{MONTH_COLUMN}={month}"), self.month_uri(key, month), context.run_id)
+                store.publish(folders[month], self.month_uri(key, month), context.run_id)
         finally:
             store.discard(staging)
         return months
+
+    def _compact(self, store, staging: str, schema, files: int) -> dict[str, str]:
+        """Rewrite the staged months that got more than ``files`` files as ``files`` files; {month: new folder}.
+
+        Lists the staged files through Spark (the same listing on a local disk and gs://, no footer read).
+        """
+        spark = self.spark.get_session()
+        by_month: dict[str, int] = {}
+        for uri in spark.read.schema(schema).parquet(staging).inputFiles():
+            folder = uri.rstrip("/").rsplit("/", 2)[-2]
+            if folder.startswith(f"{MONTH_COLUMN}="):
+                month = folder.split("=", 1)[1]
+                by_month[month] = by_month.get(month, 0) + 1
+        compacted = {}
+        for month, count in sorted(by_month.items()):
+            if count <= files:
+                continue
+            target = store.join(staging, "_compacted", f"{MONTH_COLUMN}={month}")
+            source = store.join(staging, f"{MONTH_COLUMN}={month}")
+            spark.read.schema(schema).parquet(source).coalesce(files).write.mode("overwrite").parquet(target)
+            compacted[month] = target
+        return compacted
 
     def _store_month_files(self, store, context: OutputContext, obj: MonthFiles) -> list[str]:
         key = context.asset_key
@@ -188,7 +260,12 @@ class LakeIOManager(ConfigurableIOManager):
                 raise MissingPartitionError(f"{key.to_user_string()} has not been materialized: nothing at {dataset}")
             return spark.read.parquet(*files)
 
-        files_by_month = self.month_files(store, key, list(context.asset_partition_keys))
+        months = list(context.asset_partition_keys)
+        if (context.definition_metadata or {}).get(OPTIONAL_INPUT_KEY):
+            months = [m for m in months if store.files(self.month_uri(key, m)) is not None]
+            if not months:
+                return None
+        files_by_month = self.month_files(store, key, months)
         upstream = context.upstream_output
         layout = (upstream.definition_metadata or {}).get(LAYOUT_KEY) if upstream is not None else None
         if layout == MONTH_FILES_LAYOUT:

@@ -20,8 +20,9 @@ course_analytics_job = define_asset_job(
     "course_analytics",
     selection=AssetSelection.groups("analytics"),
     partitions_def=monthly_partitions,
-    description="reports/hourly_revenue_by_zone (and its RDD check) for the selected months; "
-    "needs clean trips and ref/taxi_zones.",
+    description="reports/hourly_revenue_by_zone (and its RDD check) and reports/monthly_answers (the course's "
+    "homework answers; its config picks the taxi type) for the selected months; needs clean trips and ref/taxi_zones. "
+    "Also analytics/trip_duration_model and analytics/trip_duration_predictions (need core/trips).",
 )
 
 reference_job = define_asset_job(

@@ -8,8 +8,8 @@ from typing import Literal
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from taxi_platform.sources.base import FetchedMonth
-from taxi_platform.sources.download import local_path_of_file_url, redact_url
+from taxi_platform.sources.base import FetchedMonth, MonthNotFoundError, SourceError
+from taxi_platform.sources.download import local_path_of_file_url, probe, redact_url
 from taxi_platform.sources.fetch import (
     check_taxi_type_name,
     fetch_csv_url,
@@ -18,6 +18,7 @@ from taxi_platform.sources.fetch import (
     fetch_sample,
     format_template,
 )
+from taxi_platform.sources.local_files import list_month_folder
 
 SourceKind = Literal["sample", "tlc", "backup", "local"]
 
@@ -90,6 +91,37 @@ class TaxiSourceResource(ConfigurableResource):
         if self.kind == "local":
             return fetch_local(taxi_type, month, workdir, path=self._local_path(taxi_type, month))
         raise ValueError(f"unknown source kind {self.kind!r}")  # unreachable: pydantic validates kind
+
+    def exists(self, taxi_type: str, month: str) -> bool:
+        """Whether the source has published ``taxi_type`` for ``month`` yet, without fetching it (the newest-month
+        sensor asks this on every tick).
+
+        - ``sample``: always True (the generator makes any month).
+        - ``local``: the file exists, or the month folder holds parquet/CSV files.
+        - ``tlc``/``backup``: one HTTP HEAD (a GET with the body unread when the host refuses HEAD) with
+          ``timeout_seconds``, no retries; ``file://`` templates are a path check.
+
+        Raises ``TransientSourceError`` when a remote source cannot tell right now (connection error, timeout,
+        408, 429, 5xx) and ``SourceError`` for any other unexpected answer.
+        """
+        check_taxi_type_name(taxi_type)
+        if self.kind == "sample":
+            format_template("{taxi_type}", taxi_type, month)  # validates the month key
+            return True
+        if self.kind == "local":
+            path = self._local_path(taxi_type, month)
+            if not path.is_dir():
+                return path.is_file()
+            try:
+                list_month_folder(path, describe=f"{taxi_type} {month}")
+            except MonthNotFoundError:
+                return False
+            except SourceError:
+                return True  # there, but unusable: the run says why
+            return True
+        template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
+        url = format_template(template, taxi_type, month, setting=f"{self.kind}_url_template")
+        return probe(url, timeout_seconds=self.timeout_seconds, describe=f"{taxi_type} {month}", item="month")
 
     def describe(self) -> dict:
         """A safe-to-log summary of the configuration (templates with credentials stripped)."""

@@ -246,6 +246,9 @@ class SparkResource(LazyPySparkResource):
         _leave_connect_mode()
         if self.target == "local":
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            # Python workers (UDFs, mapInPandas, RDDs) run on this machine: this interpreter and its packages
+            # (pandas, numpy, the platform), not whichever `python3` is first on PATH. Read when the context starts.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         active = SparkContext._active_spark_context
         if active is not None and active.master != self.master:
             # Another target's session is alive in this process (one SparkContext per process): the requested

@@ -10,6 +10,8 @@ from taxi_platform.sources.base import (
     InconsistentFilesError,
     MonthNotFoundError,
     SourceError,
+    TransientSourceError,
+    WrongMonthError,
     WrongTaxiTypeError,
 )
 from taxi_platform.sources.download import download, redact_url
@@ -21,6 +23,8 @@ __all__ = [
     "InconsistentFilesError",
     "MonthNotFoundError",
     "SourceError",
+    "TransientSourceError",
+    "WrongMonthError",
     "WrongTaxiTypeError",
     "download",
     "redact_url",

@@ -32,6 +32,11 @@ class SourceError(Exception):
     """A month could not be fetched. The message names what was fetched, from where, and what is wrong."""
 
 
+class TransientSourceError(SourceError):
+    """Every attempt failed for reasons that may pass (connection errors, timeouts, HTTP 408/429/5xx): a later try
+    may succeed. The raw assets' Dagster retry policy re-runs the step for this error only (see assets/raw.py)."""
+
+
 class MonthNotFoundError(SourceError):
     """The source has no such month (HTTP 404/410, or a missing local file or folder)."""
 
@@ -46,6 +51,10 @@ class EmptyMonthError(SourceError):
 
 class WrongTaxiTypeError(SourceError):
     """The file's columns are another taxi type's (e.g. a green file served for yellow)."""
+
+
+class WrongMonthError(SourceError):
+    """(Almost) none of the file's pickups are in the month it was fetched for: it is another month's file."""
 
 
 class InconsistentFilesError(SourceError):

@@ -28,7 +28,7 @@ from urllib.request import url2pathname
 import requests
 
 from taxi_platform.sources.atomic import remove_quietly, temp_path_for
-from taxi_platform.sources.base import CorruptFileError, MonthNotFoundError, SourceError
+from taxi_platform.sources.base import CorruptFileError, MonthNotFoundError, SourceError, TransientSourceError
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def download(
     jitter; at least the server's Retry-After, capped at 60 s) between attempts.
 
     Raises ``MonthNotFoundError`` (404/410 or missing file), ``CorruptFileError`` (still truncated after the last
-    attempt), ``SourceError`` (anything else, naming the attempts, the URL and the last error).
+    attempt), ``TransientSourceError`` (still failing transiently after the last attempt, naming the attempts, the URL
+    and the last error), ``SourceError`` (anything else).
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
@@ -129,7 +130,7 @@ def download(
     attempts = f"{max_attempts} attempt{'s' if max_attempts != 1 else ''}"
     if last.truncated:
         raise CorruptFileError(f"{describe}: {last.reason} from {safe} (gave up after {attempts})")
-    raise SourceError(f"{describe}: gave up after {attempts} at {safe}; last error: {last.reason}")
+    raise TransientSourceError(f"{describe}: gave up after {attempts} at {safe}; last error: {last.reason}")
 
 
 def _attempt(
@@ -258,3 +259,54 @@ def _copy_file_url(url: str, dest: Path, *, describe: str, item: str) -> int:
     size = dest.stat().st_size
     logger.info("%s: copied %d bytes from %s", describe, size, redact_url(url))
     return size
+
+
+# Hosts that refuse HEAD (or sign their redirect targets for GET only) answer these: ask again with a GET, body unread.
+_HEAD_REFUSED = (403, 405, 501)
+
+
+def probe(url: str, *, timeout_seconds: float = 60.0, describe: str = "probe", item: str = "file") -> bool:
+    """Whether ``url`` is there, without downloading it: one HTTP HEAD (redirects followed), or, when the host refuses
+    HEAD (403/405/501), one GET whose body is never read. ``file://`` URLs are a path check. No retries: a caller that
+    polls (the newest-month sensor) simply asks again later.
+
+    True for 2xx, False for 404/410 (or no file); raises ``TransientSourceError`` for a connection error, a timeout,
+    408, 429 or 5xx, and ``SourceError`` for any other answer or an unsupported scheme.
+    """
+    safe = redact_url(url)
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        try:
+            return local_path_of_file_url(url).is_file()
+        except ValueError as e:
+            raise SourceError(f"{describe}: {e}") from None
+    if scheme not in ("http", "https"):
+        raise SourceError(f"{describe}: unsupported URL scheme {scheme or '(none)'!r} in {safe} (expected http, https or file)")
+    with requests.Session() as session:
+        session.headers["User-Agent"] = USER_AGENT
+        for method in ("HEAD", "GET"):
+            try:
+                with session.request(
+                    method, url, stream=True, timeout=(timeout_seconds, timeout_seconds), allow_redirects=True
+                ) as response:
+                    status, reason = response.status_code, response.reason or ""
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+                raise TransientSourceError(
+                    f"{describe}: cannot tell whether the source has the {item} at {safe}: "
+                    f"{type(e).__name__}: {_safe_error(e, url)}"
+                ) from None
+            except requests.exceptions.RequestException as e:
+                raise SourceError(f"{describe}: cannot probe {safe}: {type(e).__name__}: {_safe_error(e, url)}") from None
+            if method == "HEAD" and status in _HEAD_REFUSED:
+                continue
+            break
+    logger.info("%s: %s %s answered HTTP %d", describe, method, safe, status)
+    if 200 <= status <= 299:
+        return True
+    if status in (404, 410):
+        return False
+    if status in (408, 429) or 500 <= status <= 599:
+        raise TransientSourceError(
+            f"{describe}: cannot tell whether the source has the {item} at {safe}: HTTP {status} {reason}".rstrip()
+        )
+    raise SourceError(f"{describe}: HTTP {status} {reason}".rstrip() + f" at {safe} when probing for the {item}")

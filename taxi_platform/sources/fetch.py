@@ -16,7 +16,7 @@ from taxi_platform.sources.base import FetchedMonth
 from taxi_platform.sources.csv_backup import csv_to_parquet
 from taxi_platform.sources.download import download, redact_url
 from taxi_platform.sources.local_files import fetch_local_path
-from taxi_platform.sources.validate import check_parquet
+from taxi_platform.sources.validate import check_month, check_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,12 @@ def _describe(taxi_type: str, month: str) -> str:
 
 
 def _fetched(taxi_type: str, month: str, path: Path, source_uri: str, rows: int) -> FetchedMonth:
+    """The fetched month, once its pickups are checked to be of ``month`` (the file is removed when they are not)."""
+    try:
+        check_month(path, taxi_type, month, describe=f"{taxi_type} {month}", where=source_uri)
+    except BaseException:
+        remove_quietly(path)
+        raise
     fetched = FetchedMonth(
         taxi_type=taxi_type,
         month=month,

@@ -1,4 +1,5 @@
-"""Checks a fetched file must pass before it is handed on: real parquet, readable footer, right taxi type, rows > 0.
+"""Checks a fetched file must pass before it is handed on: real parquet, readable footer, right taxi type, rows > 0,
+and pickups in the month it was fetched for.
 
 Taxi types are recognised by their signature columns (matched case-insensitively, since the TLC's casing drifts):
 yellow ``tpep_pickup_datetime``, green ``lpep_pickup_datetime``, fhvhv ``hvfhs_license_num``, fhv
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from taxi_platform.sources.base import CorruptFileError, EmptyMonthError, WrongTaxiTypeError
+from taxi_platform.sources.base import CorruptFileError, EmptyMonthError, WrongMonthError, WrongTaxiTypeError
 
 PARQUET_MAGIC = b"PAR1"
 
@@ -103,3 +104,50 @@ def check_parquet(path: Path, taxi_type: str, *, describe: str, where: str, allo
     if num_rows == 0 and not allow_empty:
         raise EmptyMonthError(f"{describe}: {where} holds 0 rows")
     return num_rows
+
+
+# A month's file carries stray trips of other months (the TLC's real files: well under 1 % of a month, though their
+# first rows are often strays); a file with (almost) no pickup in the month is another month's file (a mislabelled
+# download, a wrong local path) and must not replace the month: its rows would all be quarantined as
+# pickup_outside_month and the month's good data would be gone.
+MIN_SHARE_IN_MONTH = 0.01
+
+
+def check_month(path: Path, taxi_type: str, month: str, *, describe: str, where: str) -> None:
+    """Raise ``WrongMonthError`` when (almost) no pickup of the parquet file at ``path`` falls in ``month`` ("YYYY-MM")."""
+    from collections import Counter
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from taxi_platform.schemas import PICKUP_DROPOFF
+
+    wanted = PICKUP_DROPOFF[taxi_type][0]
+    with pq.ParquetFile(path) as parquet_file:
+        names = parquet_file.schema_arrow.names
+        column = next((n for n in names if n.strip().lower() == wanted.lower()), None)
+        if column is None:
+            return  # check_required_columns names a missing pickup column
+        field = parquet_file.schema_arrow.field(column)
+        if not pa.types.is_timestamp(field.type):
+            return  # CSV-parsed and TLC files carry timestamps; anything else is the clean step's to judge
+        months: Counter = Counter()
+        rows = 0
+        for index in range(parquet_file.num_row_groups):
+            pickups = parquet_file.read_row_group(index, columns=[column]).column(0)
+            rows += len(pickups)
+            keys = pc.add(pc.multiply(pc.year(pickups), 100), pc.month(pickups))
+            for item in pc.value_counts(pc.drop_null(keys)).to_pylist():
+                months[int(item["values"])] += int(item["counts"])
+    with_pickup = sum(months.values())
+    if rows and not with_pickup:
+        raise CorruptFileError(f"{describe}: {where} has no pickup time ({column}) in any of its {rows} rows")
+    year, number = (int(part) for part in month.split("-"))
+    inside = months.get(year * 100 + number, 0)
+    if with_pickup and inside / with_pickup < MIN_SHARE_IN_MONTH:
+        top = ", ".join(f"{key // 100}-{key % 100:02d} ({n / with_pickup:.1%})" for key, n in months.most_common(3))
+        raise WrongMonthError(
+            f"{describe}: {where} is not a {month} file: only {inside} of its {with_pickup} pickups ({column}) fall in "
+            f"{month} (less than {MIN_SHARE_IN_MONTH:.0%}); most are in {top}"
+        )

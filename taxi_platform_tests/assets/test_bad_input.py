@@ -223,6 +223,14 @@ def other_taxi_type(baseline: Baseline, taxi_type: str) -> bytes:
     return good_parquet(baseline, "green" if taxi_type == "yellow" else "yellow")
 
 
+def file_of_month(month: str) -> Callable[[Baseline, str], bytes]:
+    """A good file of another month (its timestamps years off the month it is served for)."""
+    def make(baseline: Baseline, taxi_type: str) -> bytes:
+        return good_parquet(baseline, taxi_type, month)
+
+    return make
+
+
 def zero_rows(baseline: Baseline, taxi_type: str) -> bytes:
     return parquet_of(generate_month(taxi_type, GOOD_MONTH, 0, SEED))
 
@@ -270,6 +278,10 @@ FAILING_SOURCES = [
          "CorruptFileError", ("is not a parquet file", "no parquet footer (truncated?)")),
     Case("wrong-taxi-type", "local", {"yellow": other_taxi_type}, "WrongTaxiTypeError",
          ("has the columns of a green file, not yellow", "expected tpep_pickup_datetime")),
+    Case("wrong-taxi-type-yellow-as-green", "local", {"green": other_taxi_type}, "WrongTaxiTypeError",
+         ("has the columns of a yellow file, not green", "expected lpep_pickup_datetime")),
+    Case("file-of-another-month", "tlc", {"yellow": file_of_month("2011-01")}, "WrongMonthError",
+         ("is not a 2021-01 file", f"only 0 of its {ROWS} pickups (tpep_pickup_datetime)", "most are in 2011-01")),
     Case("empty-month", "local", {"yellow": zero_rows}, "EmptyMonthError", ("holds 0 rows",)),
     Case("http-404", "tlc", {"green": None, "yellow": None}, "MonthNotFoundError",
          ("the source has no such month (HTTP 404)",)),
@@ -442,6 +454,7 @@ def bad_rows(template: list[dict], taxi_type: str) -> list[tuple[str, dict]]:
         ("absurd_amount", {"total_amount": 998310.03}),
         ("pickup_outside_month", {pickup: datetime(2008, 12, 31, 23, 50), dropoff: datetime(2009, 1, 1, 0, 10)}),
         ("pickup_outside_month", {pickup: datetime(2009, 1, 1, 0, 5), dropoff: datetime(2009, 1, 1, 0, 20)}),
+        ("pickup_outside_month", {pickup: datetime(2031, 3, 15, 8, 0), dropoff: datetime(2031, 3, 15, 8, 20)}),
         # breaks two rules: labelled with the first one (pickup_outside_month comes before unknown_zone)
         ("pickup_outside_month", {pickup: datetime(2008, 6, 1, 8, 0), dropoff: datetime(2008, 6, 1, 8, 9),
                                   "PULocationID": 0}),

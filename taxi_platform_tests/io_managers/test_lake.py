@@ -76,6 +76,25 @@ def test_range_written_in_one_run_reads_back_by_month(resources, lake_root):
     assert "| id | amount | at |" in mat.metadata["preview"].value
 
 
+def test_rows_spread_over_many_tasks_still_give_at_most_files_per_partition_files(resources, lake_root):
+    """Writes do not shuffle; a month whose rows came from more tasks than files_per_partition is compacted."""
+
+    @asset(key=KEY, partitions_def=monthly_partitions, backfill_policy=BackfillPolicy.single_run(),
+           io_manager_key="lake_io_manager")
+    def events(context, spark: SparkResource):
+        data = [(i, float(i), datetime(2021, 1 + i % 2, 1), f"2021-0{1 + i % 2}") for i in range(60)]
+        # 6 tasks, each holding rows of both months: 6 files a month before compaction
+        return spark.get_session().createDataFrame(data, "id int, amount double, at timestamp, month string").repartition(6)
+
+    assert materialize([events], resources=resources, tags=range_tags("2021-01", "2021-02")).success
+    for month in ("2021-01", "2021-02"):
+        assert 1 <= len(parquet_files(lake_root, month)) <= 2  # files_per_partition=2
+    table = ds.dataset(lake_root / "test/events", format="parquet", partitioning="hive").to_table()
+    assert sorted(table.column("id").to_pylist()) == list(range(60))
+    assert {(r["id"] % 2, r["month"]) for r in table.to_pylist()} == {(0, "2021-01"), (1, "2021-02")}
+    assert not any((lake_root / "_staging").iterdir())
+
+
 def test_writing_a_month_twice_leaves_one_copy(resources, lake_root):
     events, _ = make_assets(lambda m: 50)
     for _ in range(2):

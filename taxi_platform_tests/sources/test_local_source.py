@@ -30,15 +30,15 @@ def month_folder(root, taxi_type, year, month):
 
 def test_folder_of_two_parquet_parts_is_combined_in_name_order(tmp_path):
     root = tmp_path / "raw"
-    folder = month_folder(root, "green", 2020, 1)
+    folder = month_folder(root, "green", 2021, 1)
     second, first = trips_table("green", 30, first_id=1000), trips_table("green", 20, first_id=1)
     pq.write_table(second, folder / "part-00001.parquet")
     pq.write_table(first, folder / "part-00000.parquet")
     (folder / "_SUCCESS").write_text("")  # Spark's bookkeeping files are ignored
     (folder / ".part-00000.parquet.crc").write_bytes(b"crc")
-    fetched = local(root).fetch_month("green", "2020-01", tmp_path / "work")
+    fetched = local(root).fetch_month("green", "2021-01", tmp_path / "work")
     assert fetched.num_rows == 50 and fetched.source_uri == str(folder)
-    assert fetched.path == tmp_path / "work" / "green_tripdata_2020-01.parquet"
+    assert fetched.path == tmp_path / "work" / "green_tripdata_2021-01.parquet"
     assert pq.read_table(fetched.path).equals(pa.concat_tables([first, second]))
     assert fetched.num_bytes == fetched.path.stat().st_size
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [fetched.path.name]
@@ -126,6 +126,6 @@ def test_local_validation_is_the_same(tmp_path):
 def test_relative_template_resolves_against_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     folder = month_folder(tmp_path / "data" / "raw", "green", 2021, 2)
-    pq.write_table(trips_table("green", 4), folder / "p.parquet")
+    pq.write_table(trips_table("green", 4, start="2021-02-01"), folder / "p.parquet")
     fetched = TaxiSourceResource(kind="local").fetch_month("green", "2021-02", tmp_path / "work")
     assert fetched.num_rows == 4 and fetched.source_uri == str(folder)

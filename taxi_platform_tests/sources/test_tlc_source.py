@@ -71,9 +71,9 @@ def test_missing_month_is_one_request_and_names_url_and_month(http_server, tmp_p
 
 
 def test_two_503s_then_success(http_server, tmp_path, yellow_parquet):
-    path = "/flaky/yellow_tripdata_2021-04.parquet"
+    path = "/flaky/yellow_tripdata_2021-01.parquet"
     http_server.add(path, yellow_parquet, fail_times=2, fail_status=503)
-    fetched = tlc(http_server, "flaky").fetch_month("yellow", "2021-04", tmp_path)
+    fetched = tlc(http_server, "flaky").fetch_month("yellow", "2021-01", tmp_path)
     assert fetched.num_rows == 100 and fetched.path.read_bytes() == yellow_parquet
     assert http_server.requests(path) == 3
 
@@ -123,8 +123,8 @@ def test_green_file_served_for_yellow(http_server, tmp_path, green_parquet):
 
 
 def test_fhv_and_fhvhv_are_told_apart(http_server, tmp_path, files_dir):
-    fhvhv = parquet_bytes(trips_table("fhvhv", 5), files_dir, "fhvhv.parquet")
-    fhv = parquet_bytes(trips_table("fhv", 6), files_dir, "fhv.parquet")
+    fhvhv = parquet_bytes(trips_table("fhvhv", 5, start="2019-10-01"), files_dir, "fhvhv.parquet")
+    fhv = parquet_bytes(trips_table("fhv", 6, start="2019-10-01"), files_dir, "fhv.parquet")
     http_server.add("/hv/fhv_tripdata_2019-10.parquet", fhvhv)
     http_server.add("/hv/fhvhv_tripdata_2019-10.parquet", fhv)
     http_server.add("/ok-fhv/fhv_tripdata_2019-10.parquet", fhv)
@@ -147,7 +147,7 @@ def test_parquet_of_no_taxi_type(http_server, tmp_path, files_dir):
 
 def test_tlc_column_drift_is_kept_as_published(http_server, tmp_path, files_dir):
     """TLC files drift (double passenger_count, Airport_fee): the raw month keeps the bytes, only the type is checked."""
-    table = trips_table("yellow", 3)
+    table = trips_table("yellow", 3, start="2023-01-01")
     table = table.set_column(3, "passenger_count", table.column("passenger_count").cast(pa.float64()))
     table = table.append_column("Airport_fee", pa.array([None, 1.25, 0.0], pa.float64()))
     body = parquet_bytes(table, files_dir, "drift.parquet")
@@ -170,10 +170,10 @@ def test_file_url_template(tmp_path, yellow_parquet):
 
 
 def test_refetch_replaces_the_previous_file(http_server, tmp_path, yellow_parquet, files_dir):
-    http_server.add("/again/yellow_tripdata_2021-09.parquet", yellow_parquet)
+    http_server.add("/again/yellow_tripdata_2021-01.parquet", yellow_parquet)
     resource = tlc(http_server, "again")
-    resource.fetch_month("yellow", "2021-09", tmp_path)
+    resource.fetch_month("yellow", "2021-01", tmp_path)
     smaller = parquet_bytes(trips_table("yellow", 7), files_dir, "seven.parquet")
-    http_server.add("/again/yellow_tripdata_2021-09.parquet", smaller)
-    assert resource.fetch_month("yellow", "2021-09", tmp_path).num_rows == 7
-    assert only_files(tmp_path) == ["yellow_tripdata_2021-09.parquet"]
+    http_server.add("/again/yellow_tripdata_2021-01.parquet", smaller)
+    assert resource.fetch_month("yellow", "2021-01", tmp_path).num_rows == 7
+    assert only_files(tmp_path) == ["yellow_tripdata_2021-01.parquet"]

@@ -1,0 +1,89 @@
+"""The benchmark's input: N months of green + yellow sample trips, generated once and cached as raw monthly parquet.
+
+Layout (the course's, which the platform's ``local`` source reads with its default template shape)::
+
+    {cache}/raw-{rows_per_month}-s{seed}/{taxi_type}/{year}/{month:02d}/part-00000.parquet
+
+``rows_per_month`` counts green + yellow together (the issue's volume: 1.1M a month, 13.2M for 12 months), split
+evenly between the two types. Each file is written to a temporary name and renamed, so an interrupted generation
+never leaves a half file that later runs would trust.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TAXI_TYPES = ("green", "yellow")
+FILE_NAME = "part-00000.parquet"
+
+
+def month_keys(first: str, count: int) -> list[str]:
+    """``count`` consecutive "YYYY-MM" keys from ``first``."""
+    year, month = (int(part) for part in first.split("-"))
+    keys = []
+    for _ in range(count):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return keys
+
+
+@dataclass(frozen=True)
+class RawMonths:
+    """Where the cached raw months of one volume and seed live."""
+
+    root: Path
+    rows_per_month: int
+    seed: int
+
+    @property
+    def rows_per_type(self) -> dict[str, int]:
+        green = self.rows_per_month // 2
+        return {"green": green, "yellow": self.rows_per_month - green}
+
+    @property
+    def path_template(self) -> str:
+        """The platform's ``local_path_template`` (``TAXI_LOCAL_PATH_TEMPLATE``) for these files."""
+        return str(self.root / "{taxi_type}" / "{year}" / "{month:02d}")
+
+    def month_folder(self, taxi_type: str, month: str) -> Path:
+        year, number = month.split("-")
+        return self.root / taxi_type / year / number
+
+    def month_file(self, taxi_type: str, month: str) -> Path:
+        return self.month_folder(taxi_type, month) / FILE_NAME
+
+    def files(self, taxi_type: str, months: list[str]) -> dict[str, str]:
+        return {m: str(self.month_file(taxi_type, m)) for m in months}
+
+    def bytes(self, months: list[str]) -> int:
+        return sum(self.month_file(t, m).stat().st_size for t in TAXI_TYPES for m in months)
+
+
+def raw_months(cache: Path, rows_per_month: int, seed: int) -> RawMonths:
+    return RawMonths(Path(cache).resolve() / f"raw-{rows_per_month}-s{seed}", rows_per_month, seed)
+
+
+def ensure_months(raw: RawMonths, months: list[str], log=print) -> dict:
+    """Generate the months that are not cached yet; returns what was generated and how fast (rows/s, incl. writing)."""
+    from taxi_platform.sample.generator import write_month
+
+    generated_rows, seconds = 0, 0.0
+    for month in months:
+        for taxi_type, rows in raw.rows_per_type.items():
+            final = raw.month_file(taxi_type, month)
+            if final.exists():
+                continue
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+            start = time.perf_counter()
+            write_month(tmp, taxi_type, month, rows, seed=raw.seed)
+            os.replace(tmp, final)
+            seconds += time.perf_counter() - start
+            generated_rows += rows
+        if generated_rows:
+            log(f"  raw {month}: cached under {raw.root}")
+    return {"generated_rows": generated_rows, "seconds": seconds,
+            "rows_per_s_with_write": generated_rows / seconds if seconds else None}

@@ -1,0 +1,78 @@
+"""What every variant shares: its command line, its result file, a bare Spark session, the course's columns."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+# Started at import, i.e. once the interpreter is up: "in_process_s" counts from here (the parent counts the rest).
+STARTED = time.perf_counter()
+
+TAXI_TYPES = ("green", "yellow")
+# The platform's local Spark settings (resources/spark.py LOCAL_CONFIG) without importing Dagster: bare variants
+# must not pay for it. spark_settings.BASE_CONFIG is Dagster-free and shared as it is.
+LOCAL_SETTINGS = {
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "8",
+}
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--months", required=True, help="comma-separated YYYY-MM")
+    p.add_argument("--raw", required=True, help="raw path template: {taxi_type}, {year}, {month:02d}")
+    p.add_argument("--out", required=True, type=Path, help="output folder (replaced)")
+    p.add_argument("--result", required=True, type=Path, help="JSON file for this run's own figures")
+    p.add_argument("--master", default="local[*]")
+    p.add_argument("--driver-memory", default="2g")
+    return p
+
+
+def months_of(args) -> list[str]:
+    return [m for m in args.months.split(",") if m]
+
+
+def raw_file(template: str, taxi_type: str, month: str) -> str:
+    year, number = (int(p) for p in month.split("-"))
+    return str(Path(template.format(taxi_type=taxi_type, year=year, month=number)) / "part-00000.parquet")
+
+
+class Timer:
+    """Named wall-clock sections of one run."""
+
+    def __init__(self):
+        self.sections: dict[str, float] = {}
+
+    @contextmanager
+    def section(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.sections[name] = round(self.sections.get(name, 0.0) + time.perf_counter() - start, 4)
+
+
+def write_result(path: Path, **figures) -> None:
+    figures["in_process_s"] = round(time.perf_counter() - STARTED, 4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, default=str))
+
+
+def bare_session(master: str, driver_memory: str, app: str, settings: dict | None = None):
+    """A plain SparkSession with the platform's settings (or ``settings``), no Dagster anywhere."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    from taxi_platform.spark_settings import BASE_CONFIG
+
+    config = {**BASE_CONFIG, **LOCAL_SETTINGS} if settings is None else settings
+    builder = SparkSession.builder.master(master).appName(app).config("spark.driver.memory", driver_memory)
+    for key, value in config.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

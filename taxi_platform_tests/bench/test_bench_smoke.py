@@ -1,0 +1,97 @@
+"""The benchmark itself, at a tiny volume: every variant runs, every figure is recorded, and the variants that claim
+to do the same work produce the same report and the same datasets (else their timings would compare nothing)."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pyarrow.dataset as ds
+import pytest
+
+from taxi_platform_tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.spark
+
+VARIANTS = ("platform", "bare_spark", "course_script", "duckdb", "duckdb_report")
+SAME_WORK = ("platform", "bare_spark", "duckdb")  # (a), (b), (d): the same datasets from the same raw months
+ROWS_PER_MONTH = 4000
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("bench-cache")
+    output = cache / "latest.json"
+    command = [sys.executable, "-m", "bench", "--months", "1", "--main-months", "1", "--rows-per-month",
+               str(ROWS_PER_MONTH), "--repeat", "1", "--variants", ",".join(VARIANTS), "--master", "local[2]",
+               "--driver-memory", "1g", "--generator-rows", "20000", "--generator-repeat", "1",
+               "--definitions-repeat", "1", "--cache", str(cache), "--output", str(output), "--keep-outputs",
+               # a tiny volume is all JVM warm-up: C1 only and the serial GC halve its CPU (never for real figures)
+               "--java-options", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(output.read_text()), cache, done.stdout
+
+
+def report(folder):
+    """{(month, zone, service_type): (revenue_month as text, every measure)} of a report, whoever wrote it."""
+    table = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
+    rows = {}
+    for row in table.to_pylist():
+        when = row.pop("revenue_month")
+        key = (str(row.pop("month")), row.pop("revenue_zone"), row.pop("service_type"))
+        rows[key] = (when.strftime("%Y-%m-%d %H:%M:%S"), *[row[c] for c in sorted(row)])
+    return rows
+
+
+def test_every_variant_ran_and_every_figure_is_recorded(bench_run):
+    result, _, stdout = bench_run
+    assert result["failures"] == []
+    assert set(result["summary"]) == set(VARIANTS)
+    for variant, by_months in result["summary"].items():
+        s = by_months["1"]
+        assert s["runs"] == 1 and s["median_s"] > 0 and s["median_cpu_s"] > 0 and s["python_peak_rss_mib"] > 20
+        if variant in ("platform", "bare_spark", "course_script"):
+            assert s["jvm_peak_rss_mib"] > 100, variant  # the driver JVM was found and sampled
+        else:
+            assert s["jvm_peak_rss_mib"] is None, variant  # DuckDB: no JVM
+    steps = result["summary"]["platform"]["1"]["median_steps_s"]
+    assert {"clean_green_trips", "core__trips", "reports__revenue_monthly_zone"} <= set(steps)
+    figures = result["figures"]
+    for key in ("platform_over_course_script", "bare_over_course_script", "platform_over_duckdb"):
+        assert figures[key] > 0, key
+    assert figures["platform_over_bare"]["1"] > 0
+    assert figures["platform_jvm_peak_rss_mib_by_months"]["1"] > 100
+    assert all(v > 0 for v in figures["report_step"].values() if v is not None)
+    assert figures["report_step"]["duckdb_s"] > 0 and figures["report_step"]["spark_platform_step_s"] > 0
+    assert result["generator"]["min_rows_per_s"] > 0
+    assert result["definitions_load"]["median_s"] > 0 and result["definitions_load"]["jvm_started"] is False
+    machine = result["machine"]
+    assert machine["cores"] >= 1 and machine["memory_gib"] > 0 and machine["versions"]["pyspark"]
+    assert machine["java"] and machine["versions"]["duckdb"] and machine["versions"]["dagster"]
+    assert result["input"]["rows_by_months"] == {"1": ROWS_PER_MONTH}
+    assert set(result["targets"]) >= {"platform/bare <= 1.10 at main months", "generator >= 2M rows/s"}
+    assert "platform / bare_spark" in stdout and "targets:" in stdout  # the table was printed
+
+
+def test_the_same_work_gives_the_same_report_and_datasets(bench_run):
+    result, cache, _ = bench_run
+    work = cache / "work"
+    reports = {v: report(work / f"{v}-1m" / "reports" / "revenue_monthly_zone") for v in SAME_WORK}
+    expected = reports["bare_spark"]
+    assert len(expected) > 100  # zones x 2 service types of a month
+    for variant in ("platform", "duckdb"):
+        got = reports[variant]
+        assert set(got) == set(expected), variant
+        for key, values in expected.items():
+            assert got[key][0] == values[0], (variant, key)
+            for a, b in zip(got[key][1:], values[1:]):
+                assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6), (variant, key)
+    # ...and the same clean, quarantine and core rows (the datasets behind the report)
+    for dataset in ("clean/green_trips", "clean/yellow_trips", "quarantine/green_trips", "core/trips"):
+        rows = {v: ds.dataset(work / f"{v}-1m" / dataset, format="parquet", partitioning="hive").count_rows()
+                for v in SAME_WORK}
+        assert len(set(rows.values())) == 1 and rows["platform"] > 0, (dataset, rows)
+    assert all(v == "equal" for v in result["comparisons"].values()), result["comparisons"]
+    # the course's script reports the same trips without quarantine: it has rows, in its single coalesce(1) file
+    assert len(list((work / "course_script-1m" / "report").glob("*.parquet"))) == 1

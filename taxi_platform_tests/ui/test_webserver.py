@@ -1,0 +1,389 @@
+"""The Dagster UI, for real: `dagster dev` (webserver + daemon) on a free loopback port with the project's
+workspace.yaml, driven through its GraphQL API as the UI drives it, and looked at with a headless Chromium.
+
+One server for the module (about 5-10 s to start). Right after it is up, the module launches its two runs, as a user
+would from the UI: a single-partition run of the monthly_revenue job for 2021-01, and a backfill of 2021-02..2021-04
+of the job's assets (their single_run backfill policy makes it ONE run). The instance runs one run at a time, so the
+backfill's run waits for the first. Each test then waits for what it needs. At the end the server is stopped by PID
+and no process of its tree (run workers and their Spark JVMs included) may be left.
+"""
+
+import json
+import shutil
+import time
+from datetime import datetime, timezone
+
+import pyarrow.dataset as ds
+import pytest
+
+from taxi_platform.partitions import monthly_partitions
+from taxi_platform_tests.conftest import REPO_ROOT
+from taxi_platform_tests.ui.browser import chromium_or_skip, render
+from taxi_platform_tests.ui.dagster_dev import LOCATION, REPOSITORY, DagsterDev, processes_with_marker
+
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
+
+SINGLE_MONTH = "2021-01"
+BACKFILL_MONTHS = ["2021-02", "2021-03", "2021-04"]
+REPORT = ["reports", "revenue_monthly_zone"]
+MONTHLY_ASSETS = {
+    "raw/green_trips", "raw/yellow_trips", "clean/green_trips", "clean/yellow_trips", "quarantine/green_trips",
+    "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone",
+}
+RUN_TIMEOUT = 420  # seconds; a run takes ~30-60 s here, more on a loaded machine
+REPO_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+# ---- the server and the runs ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory):
+    server = DagsterDev(tmp_path_factory.mktemp("dagster-ui"))
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    leftovers = server.stop()
+    assert server.process.returncode is not None
+    assert not leftovers, "processes of the dagster dev tree left after it stopped:\n" + "\n".join(map(str, leftovers))
+
+
+@pytest.fixture(scope="module")
+def launched(dagster_ui):
+    """Both runs launched at once (the instance runs them one after the other): {"single": run id, "backfill": id}."""
+    data = dagster_ui.gql(
+        """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+             __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+             ... on RunConfigValidationInvalid { errors { message } } } }""",
+        params={
+            "selector": {**REPO_SELECTOR, "jobName": "monthly_revenue"},
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": SINGLE_MONTH}]},
+        },
+    )["launchRun"]
+    assert data["__typename"] == "LaunchRunSuccess", data
+    single = data["run"]["runId"]
+
+    keys = [{"path": key.split("/")} for key in sorted(MONTHLY_ASSETS)]
+    data = dagster_ui.gql(
+        """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+             __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
+        params={"assetSelection": keys, "partitionNames": BACKFILL_MONTHS, "title": "ui test: three months"},
+    )["launchPartitionBackfill"]
+    assert data["__typename"] == "LaunchBackfillSuccess", data
+    return {"single": single, "backfill": data["backfillId"]}
+
+
+RUN_FIELDS = "runId status tags { key value } assetSelection { path }"
+
+
+def run_info(server: DagsterDev, run_id: str) -> dict:
+    return server.gql(f'{{ runOrError(runId: "{run_id}") {{ __typename ... on Run {{ {RUN_FIELDS} }} }} }}')["runOrError"]
+
+
+def run_report(server: DagsterDev, run_id: str) -> str:
+    """What went wrong, for a failure message: the run's errors and its last log lines, and the server's log."""
+    events = server.gql(
+        """query($id: ID!) { logsForRun(runId: $id, limit: 2000) { __typename ... on EventConnection { events {
+             __typename ... on MessageEvent { message level stepKey eventType }
+             ... on ExecutionStepFailureEvent { error { message stack } }
+             ... on RunFailureEvent { pipelineFailureError: error { message } } } } } }""",
+        id=run_id,
+    )["logsForRun"].get("events", [])
+    lines = []
+    for e in events:
+        error = e.get("error") or e.get("pipelineFailureError")
+        if e.get("level") in ("ERROR", "CRITICAL") or error:
+            lines.append(f"{e.get('eventType')} {e.get('stepKey')}: {e.get('message')}")
+            if error:
+                lines.append(error.get("message", "") + "".join(error.get("stack") or [])[-3000:])
+    lines.append("-- last events --")
+    lines += [f"{e.get('eventType')} {e.get('stepKey')}: {(e.get('message') or '')[:200]}" for e in events[-25:]]
+    return "\n".join(lines) + f"\n-- dagster dev log --\n{server.log_tail(40)}"
+
+
+def wait_for_run(server: DagsterDev, run_id: str, timeout: float = RUN_TIMEOUT) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = run_info(server, run_id)
+        if run["status"] == "SUCCESS":
+            return run
+        if run["status"] in ("FAILURE", "CANCELED"):
+            pytest.fail(f"run {run_id} ended {run['status']}:\n{run_report(server, run_id)}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"run {run_id} still {run['status']} after {timeout:.0f} s:\n{run_report(server, run_id)}")
+        time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def single_run(dagster_ui, launched):
+    return wait_for_run(dagster_ui, launched["single"])
+
+
+@pytest.fixture(scope="module")
+def backfill(dagster_ui, launched):
+    """Wait until the backfill has made its run and the run succeeded; -> (the backfill, its run)."""
+    query = f"""{{ partitionBackfillOrError(backfillId: "{launched['backfill']}") {{ __typename
+                 ... on PartitionBackfill {{ id status isAssetBackfill partitionNames runs {{ {RUN_FIELDS} }} }}
+                 ... on PythonError {{ message }} }} }}"""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        data = dagster_ui.gql(query)["partitionBackfillOrError"]
+        assert data["__typename"] == "PartitionBackfill", data
+        if data["runs"]:
+            break
+        if data["status"] not in ("REQUESTED",) or time.monotonic() > deadline:
+            pytest.fail(f"backfill made no run (status {data['status']}):\n{dagster_ui.log_tail()}")
+        time.sleep(2)
+    run = wait_for_run(dagster_ui, data["runs"][0]["runId"])
+    while data["status"] == "REQUESTED" and time.monotonic() < deadline:  # the daemon notices on its next pass
+        time.sleep(2)
+        data = dagster_ui.gql(query)["partitionBackfillOrError"]
+    return data, run
+
+
+def materializations(server: DagsterDev, run_id: str) -> list[dict]:
+    return server.gql(
+        """query($id: ID!) { runOrError(runId: $id) { ... on Run { assetMaterializations {
+             assetKey { path } partition runId metadataEntries { label __typename
+               ... on IntMetadataEntry { intValue } ... on JsonMetadataEntry { jsonString }
+               ... on PathMetadataEntry { path } } } } } }""",
+        id=run_id,
+    )["runOrError"]["assetMaterializations"]
+
+
+def metadata(event: dict) -> dict:
+    values = {}
+    for entry in event["metadataEntries"]:
+        if "intValue" in entry:
+            values[entry["label"]] = entry["intValue"]
+        elif "jsonString" in entry:
+            values[entry["label"]] = json.loads(entry["jsonString"])
+        elif "path" in entry:
+            values[entry["label"]] = entry["path"]
+    return values
+
+
+def check_names(server: DagsterDev) -> dict[str, list[str]]:
+    """{asset key: its check names} for the monthly job's assets."""
+    nodes = server.gql(
+        """{ assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks { name } } } } }"""
+    )["assetNodes"]
+    out = {}
+    for node in nodes:
+        key = "/".join(node["assetKey"]["path"])
+        if key in MONTHLY_ASSETS:
+            out[key] = sorted(c["name"] for c in node["assetChecksOrError"].get("checks", []))
+    return out
+
+
+def check_partition_statuses(server: DagsterDev) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
+    """{asset key: {check: [(status, first month, last month)]}}: the per-month check statuses the UI counts."""
+    nodes = server.gql(
+        """{ assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks { name
+             partitionStatuses { ... on AssetCheckTimePartitionStatuses { ranges { status startKey endKey } } }
+           } } } } }"""
+    )["assetNodes"]
+    return {
+        "/".join(node["assetKey"]["path"]): {
+            c["name"]: [(r["status"], r["startKey"], r["endKey"]) for r in c["partitionStatuses"]["ranges"]]
+            for c in node["assetChecksOrError"].get("checks", [])
+        }
+        for node in nodes
+        if "/".join(node["assetKey"]["path"]) in MONTHLY_ASSETS
+    }
+
+
+def check_executions(server: DagsterDev, asset_key: str, check: str, partition: str | None = None) -> list[dict]:
+    return server.gql(
+        """query($key: AssetKeyInput!, $check: String!, $partition: String) {
+             assetCheckExecutions(assetKey: $key, checkName: $check, partition: $partition, limit: 20) {
+               runId status partition evaluation { success severity metadataEntries { label } } } }""",
+        key={"path": asset_key.split("/")}, check=check, partition=partition,
+    )["assetCheckExecutions"]
+
+
+def lake_rows(server: DagsterDev, month: str) -> int:
+    return ds.dataset(server.lake / "reports" / "revenue_monthly_zone" / f"month={month}", format="parquet").count_rows()
+
+
+# ---- the tests --------------------------------------------------------------------------------------------------
+def test_graphql_lists_the_assets_their_partitions_jobs_and_the_sensor(dagster_ui, launched):
+    nodes = dagster_ui.gql(
+        """{ assetNodes { assetKey { path } groupName jobNames isPartitioned partitionKeys
+             backfillPolicy { policyType } partitionDefinition { type } } }"""
+    )["assetNodes"]
+    by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+    assert MONTHLY_ASSETS | {"ref/taxi_zones", "reports/hourly_revenue_by_zone", "raw/fhv_trips"} <= set(by_key)
+    expected_keys = monthly_partitions.get_partition_keys()
+    assert expected_keys[-1] == datetime.now(timezone.utc).strftime("%Y-%m")
+    for key in MONTHLY_ASSETS:
+        node = by_key[key]
+        assert node["isPartitioned"] and node["partitionDefinition"]["type"] == "TIME_WINDOW", key
+        assert node["partitionKeys"] == expected_keys, key
+        assert node["backfillPolicy"]["policyType"] == "SINGLE_RUN", key
+        assert "monthly_revenue" in node["jobNames"], key
+    assert by_key["reports/revenue_monthly_zone"]["groupName"] == "reports"
+    assert not by_key["ref/taxi_zones"]["isPartitioned"]
+
+    sensors = dagster_ui.gql(
+        """query($repo: RepositorySelector!) { sensorsOrError(repositorySelector: $repo) { __typename
+             ... on Sensors { results { name minIntervalSeconds sensorState { status } targets { pipelineName } } } } }""",
+        repo=REPO_SELECTOR,
+    )["sensorsOrError"]["results"]
+    sensor = next(s for s in sensors if s["name"] == "newest_month_sensor")
+    assert sensor["sensorState"]["status"] == "STOPPED" and sensor["minIntervalSeconds"] == 3600
+    assert [t["pipelineName"] for t in sensor["targets"]] == ["monthly_revenue"]
+
+
+def test_sensor_dry_run_in_the_code_server_requests_the_newest_months(dagster_ui):
+    """The sensor evaluated by the real code location (the UI's "Test sensor"): the sample source has every month,
+    none of the newest three is materialized, so it requests those three, each with its run key and partition."""
+    tick = dagster_ui.gql(
+        """mutation($selector: SensorSelector!) { sensorDryRun(selectorData: $selector, cursor: null) { __typename
+             ... on DryRunInstigationTick { evaluationResult { runRequests { runKey tags { key value } }
+                                                               skipReason cursor error { message } } }
+             ... on PythonError { message } } }""",
+        selector={**REPO_SELECTOR, "sensorName": "newest_month_sensor"},
+    )["sensorDryRun"]
+    assert tick["__typename"] == "DryRunInstigationTick", tick
+    result = tick["evaluationResult"]
+    assert result["error"] is None, result["error"]
+    newest = monthly_partitions.get_partition_keys()[-3:]
+    assert [r["runKey"] for r in result["runRequests"]] == [f"monthly_revenue:{m}" for m in newest]
+    partitions = [{t["key"]: t["value"] for t in r["tags"]}["dagster/partition"] for r in result["runRequests"]]
+    assert partitions == newest
+    assert json.loads(result["cursor"]) == newest
+
+
+def test_single_partition_run_materializes_the_month_and_passes_every_check(dagster_ui, single_run):
+    tags = {t["key"]: t["value"] for t in single_run["tags"]}
+    assert tags["dagster/partition"] == SINGLE_MONTH
+    events = materializations(dagster_ui, single_run["runId"])
+    assert {("/".join(e["assetKey"]["path"]), e["partition"]) for e in events} == {
+        (key, SINGLE_MONTH) for key in MONTHLY_ASSETS
+    }
+    report = metadata(next(e for e in events if e["assetKey"]["path"] == REPORT))
+    rows = lake_rows(dagster_ui, SINGLE_MONTH)
+    assert rows > 0 and report["dagster/row_count"] == rows
+    raw = metadata(next(e for e in events if e["assetKey"]["path"] == ["raw", "green_trips"]))
+    assert raw["months"][SINGLE_MONTH]["rows"] == dagster_ui.sample_rows
+
+    checks = check_names(dagster_ui)
+    assert sum(len(names) for names in checks.values()) == 12
+    for key, names in checks.items():
+        for name in names:
+            executions = check_executions(dagster_ui, key, name, SINGLE_MONTH)
+            assert executions, f"no {key} {name} result for {SINGLE_MONTH}"
+            latest = executions[0]
+            assert (latest["runId"], latest["status"], latest["evaluation"]["success"]) == (
+                single_run["runId"], "SUCCEEDED", True), (key, name, latest)
+
+
+def test_three_month_backfill_is_one_run_that_materializes_every_month(dagster_ui, backfill, single_run):
+    data, run = backfill
+    assert data["isAssetBackfill"] and data["partitionNames"] == BACKFILL_MONTHS
+    assert len(data["runs"]) == 1, [r["runId"] for r in data["runs"]]  # single_run backfill policy: ONE run
+    assert data["status"] == "COMPLETED_SUCCESS", data["status"]
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        BACKFILL_MONTHS[0], BACKFILL_MONTHS[-1])
+    runs = dagster_ui.gql(
+        """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Runs { results { runId } } } }""",
+        tags=[{"key": "dagster/backfill", "value": data["id"]}],
+    )["runsOrError"]["results"]
+    assert [r["runId"] for r in runs] == [run["runId"]]
+
+    events = materializations(dagster_ui, run["runId"])
+    assert {("/".join(e["assetKey"]["path"]), e["partition"]) for e in events} == {
+        (key, month) for key in MONTHLY_ASSETS for month in BACKFILL_MONTHS
+    }
+    report = metadata(next(e for e in events if e["assetKey"]["path"] == REPORT))
+    assert report["rows_by_month"] == {month: lake_rows(dagster_ui, month) for month in BACKFILL_MONTHS}
+    assert report["dagster/row_count"] == sum(report["rows_by_month"].values())
+
+    statuses = dagster_ui.gql(
+        """{ assetNodes(assetKeys: [{path: ["reports", "revenue_monthly_zone"]}]) { assetPartitionStatuses {
+             ... on TimePartitionStatuses { ranges { status startKey endKey } } } } }"""
+    )["assetNodes"][0]["assetPartitionStatuses"]["ranges"]
+    assert [(r["status"], r["startKey"], r["endKey"]) for r in statuses] == [
+        ("MATERIALIZED", SINGLE_MONTH, BACKFILL_MONTHS[-1])]
+
+    # Every check ran in the backfill's run and passed, for EACH month: the run records one result per month
+    # (taxi_platform/checks/results.py), so the graph counts them as passed, none skipped; the run-level summary is
+    # the check's record without a partition.
+    for key, names in check_names(dagster_ui).items():
+        for name in names:
+            for month in BACKFILL_MONTHS:
+                latest = check_executions(dagster_ui, key, name, month)[0]
+                assert (latest["runId"], latest["status"], latest["partition"], latest["evaluation"]["success"]) == (
+                    run["runId"], "SUCCEEDED", month, True), (key, name, month, latest)
+            mine = [e for e in check_executions(dagster_ui, key, name) if e["runId"] == run["runId"]]
+            assert any(e["partition"] is None and e["evaluation"]["success"] for e in mine), (key, name, mine)
+    statuses = check_partition_statuses(dagster_ui)
+    assert sum(len(names) for names in statuses.values()) == 12
+    for key, by_check in statuses.items():  # the single run's month and the backfill's three: one passed range
+        for name, ranges in by_check.items():
+            assert ranges == [("SUCCEEDED", SINGLE_MONTH, BACKFILL_MONTHS[-1])], (key, name, ranges)
+
+
+def test_run_workers_and_their_spark_jvms_are_gone_after_the_runs(dagster_ui, single_run, backfill):
+    deadline = time.monotonic() + 30
+    while True:
+        workers = [p for p in processes_with_marker(dagster_ui.marker)
+                   if "java" in p.cmdline.split(" ", 1)[0] or "execute_run" in p.cmdline]
+        if not workers or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert not workers, "run workers / Spark JVMs still alive after their runs:\n" + "\n".join(map(str, workers))
+
+
+def test_the_browser_shows_the_graph_and_the_report_with_its_latest_materialization(
+    dagster_ui, single_run, backfill, tmp_path
+):
+    chromium = chromium_or_skip()
+    _, run = backfill
+    shots = tmp_path / "screenshots"
+
+    graph = render(
+        chromium,
+        f"{dagster_ui.url}/assets/reports/revenue_monthly_zone?view=lineage&lineageScope=upstream&lineageDepth=4",
+        shots / "asset-graph.png",
+    )
+    report = render(chromium, f"{dagster_ui.url}/assets/reports/revenue_monthly_zone", shots / "report-asset.png")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for page in (graph, report):
+        shutil.copy2(page.screenshot, ARTIFACTS / page.screenshot.name)
+        (ARTIFACTS / page.screenshot.with_suffix(".html").name).write_text(page.html)
+
+    for page in (graph, report):
+        assert page.screenshot.stat().st_size > 20_000, f"{page.screenshot} looks blank"
+        assert "Join the Dagster community" not in page.text  # no first-visit dialog over the page
+
+    # the graph: every group and every asset of the monthly job, with the partitions filled by the two runs
+    for name in ("raw", "clean", "core", "reports", "green_trips", "yellow_trips", "trips", "revenue_monthly_zone"):
+        assert f"| {name} |" in graph.text, f"{name!r} not on the asset graph page:\n{graph.text[:3000]}"
+    assert "Partitions" in graph.text and "filled" in graph.text
+
+    # the report: its name, and its latest materialization (the backfill's last month, from the backfill's run)
+    assert "revenue_monthly_zone" in report.text and "Latest materialization" in report.text, report.text[:3000]
+    latest = report.text.split("Latest materialization", 1)[1][:200]
+    assert f"| {BACKFILL_MONTHS[-1]} |" in latest, latest
+    assert f"/runs/{run['runId']}" in report.html  # links to the run that made it
+    rows = metadata(next(e for e in materializations(dagster_ui, run["runId"]) if e["assetKey"]["path"] == REPORT))
+    assert f"{rows['dagster/row_count']:,}" in report.text  # the "Row count" it shows
+
+
+def test_a_missing_chromium_skips_the_browser_test_but_fails_it_in_ci(monkeypatch):
+    import taxi_platform_tests.ui.browser as browser
+
+    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed .*scripts/ensure-chromium"):
+        browser.chromium_or_skip()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser test"):
+        browser.chromium_or_skip()
+    monkeypatch.setattr(browser.shutil, "which", lambda name: f"/usr/bin/{name}" if name == "chromium" else None)
+    assert browser.chromium_or_skip() == "/usr/bin/chromium"
