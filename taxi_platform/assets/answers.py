@@ -43,6 +43,7 @@ from dagster import (
 from pydantic import Field
 
 from taxi_platform.assets.clean import clean_key, quarantine_key
+from taxi_platform.assets.metadata import column_schema
 from taxi_platform.assets.zones import TAXI_ZONES_KEY
 from taxi_platform.checks.contracts import build_schema_check
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, LakeIOManager
@@ -155,9 +156,7 @@ def answers_metadata(rows: list[dict]) -> dict:
     io_manager_key="lake_io_manager",
     metadata={
         FILES_PER_PARTITION_KEY: 1,
-        "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name=name, type=kind) for name, kind in MONTHLY_ANSWERS_SCHEMA]
-        ),
+        "dagster/column_schema": column_schema(MONTHLY_ANSWERS_SCHEMA),
     },
     group_name="analytics",
     kinds={"spark", "parquet"},

@@ -1,9 +1,10 @@
 """reports/hourly_revenue_by_zone: the course's hourly revenue per pickup zone, green vs yellow, with zone names."""
 
 
-from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, TableColumn, TableSchema, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, asset
 
 from taxi_platform.assets.clean import clean_key
+from taxi_platform.assets.metadata import column_schema
 from taxi_platform.assets.zones import TAXI_ZONES_KEY
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
 from taxi_platform.partitions import monthly_partitions
@@ -26,9 +27,7 @@ HOURLY_REVENUE_BY_ZONE_KEY = AssetKey(["reports", "hourly_revenue_by_zone"])
     io_manager_key="lake_io_manager",
     metadata={
         FILES_PER_PARTITION_KEY: 1,
-        "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name=name, type=kind) for name, kind in HOURLY_REVENUE_BY_ZONE_SCHEMA]
-        ),
+        "dagster/column_schema": column_schema(HOURLY_REVENUE_BY_ZONE_SCHEMA),
     },
     group_name="analytics",
     kinds={"spark", "parquet"},

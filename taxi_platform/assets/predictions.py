@@ -30,13 +30,12 @@ from dagster import (
     Config,
     MetadataValue,
     Output,
-    TableColumn,
-    TableSchema,
     asset,
 )
 from pydantic import Field
 
 from taxi_platform.assets.core import TRIPS_KEY
+from taxi_platform.assets.metadata import column_schema
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, OPTIONAL_INPUT_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.transforms.duration_model import (
@@ -52,8 +51,6 @@ TRIP_DURATION_MODEL_KEY = AssetKey(["analytics", "trip_duration_model"])
 TRIP_DURATION_PREDICTIONS_KEY = AssetKey(["analytics", "trip_duration_predictions"])
 
 
-def _column_schema(contract) -> TableSchema:
-    return TableSchema(columns=[TableColumn(name=name, type=kind) for name, kind in contract])
 
 
 class TripDurationModelConfig(Config):
@@ -80,7 +77,7 @@ def _coefficients_markdown(models: dict) -> str:
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="lake_io_manager",
-    metadata={FILES_PER_PARTITION_KEY: 1, "dagster/column_schema": _column_schema(MODEL_SCHEMA)},
+    metadata={FILES_PER_PARTITION_KEY: 1, "dagster/column_schema": column_schema(MODEL_SCHEMA)},
     group_name="analytics",
     kinds={"spark", "numpy"},
     description="A tiny trip-duration model per month: duration (minutes) = intercept + minutes per mile x "
@@ -159,7 +156,7 @@ def choose_models(config: TripDurationPredictionsConfig, months: list, stored):
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="lake_io_manager",
-    metadata={FILES_PER_PARTITION_KEY: 4, "dagster/column_schema": _column_schema(PREDICTIONS_SCHEMA)},
+    metadata={FILES_PER_PARTITION_KEY: 4, "dagster/column_schema": column_schema(PREDICTIONS_SCHEMA)},
     group_name="analytics",
     kinds={"spark", "pandas"},
     description="Every trip of core/trips (VendorID, pickup, zones, distance, service_type) with predicted_duration "

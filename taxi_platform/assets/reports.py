@@ -22,6 +22,7 @@ from dagster import (
 from pydantic import Field
 
 from taxi_platform.assets.core import TRIPS_KEY
+from taxi_platform.assets.metadata import column_schema
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import REVENUE_MONTHLY_ZONE_SCHEMA
@@ -79,9 +80,7 @@ def chart_metadata(chart: RevenueChart) -> dict:
         FILES_PER_PARTITION_KEY: 1,  # the course writes the report as a single file (coalesce(1))
         "partition_expr": "revenue_month",  # BigQuery: the table is partitioned by month on this column
         # the column contract, shown in the UI; IO managers that cannot keep Spark types (BigQuery) cast back to it
-        "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name=name, type=kind) for name, kind in REVENUE_MONTHLY_ZONE_SCHEMA]
-        ),
+        "dagster/column_schema": column_schema(REVENUE_MONTHLY_ZONE_SCHEMA),
     },
     group_name="reports",
     kinds={"spark", "parquet"},

@@ -23,7 +23,7 @@ from taxi_platform.checks.results import check_months, month_results
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import MONTH_COLUMN
 from taxi_platform.transforms.duration_model import TRAINED, models_from_dataframe
-from taxi_platform.transforms.predictions import PREDICTIONS_SCHEMA
+from taxi_platform.transforms.predictions import PREDICTIONS_SCHEMA, prediction_stat_columns, prediction_stats_of_row
 
 
 @asset_check(
@@ -67,27 +67,8 @@ def rows_reconcile_with_trips(context: AssetCheckExecutionContext, data, trips):
 
 def prediction_summaries(predictions) -> dict:
     """``transforms.predictions.prediction_summary`` per month and over all months (key None), in one Spark job."""
-    from pyspark.sql import functions as F
-
-    predicted, actual = F.col("predicted_duration"), F.col("actual_duration")
-    rows = predictions.rollup(MONTH_COLUMN).agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count(F.when(predicted.isNull(), 1)).alias("null_predictions"),
-        F.count(F.when(predicted < 0, 1)).alias("negative_predictions"),
-        F.count(F.when(predicted.isNull() & F.col("trip_distance").isNotNull(), 1)).alias("unexplained_nulls"),
-        F.avg(predicted).alias("mean_predicted_minutes"),
-        F.avg(actual).alias("mean_actual_minutes"),
-        F.avg(F.abs(predicted - actual)).alias("mae_minutes"),
-    ).collect()
-    counts = ("rows", "null_predictions", "negative_predictions", "unexplained_nulls")
-    return {
-        r[MONTH_COLUMN]: {
-            k: (None if v is None else (int(v) if k in counts else float(v)))
-            for k, v in r.asDict().items()
-            if k != MONTH_COLUMN
-        }
-        for r in rows
-    }
+    rows = predictions.rollup(MONTH_COLUMN).agg(*prediction_stat_columns()).collect()
+    return {r[MONTH_COLUMN]: prediction_stats_of_row({k: v for k, v in r.asDict().items() if k != MONTH_COLUMN}) for r in rows}
 
 
 @asset_check(

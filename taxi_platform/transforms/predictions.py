@@ -153,10 +153,13 @@ def predict_durations(trips: DataFrame, models: Optional[ModelChoice] = None, me
     return predict(trips, models)
 
 
-def prediction_summary(predictions: DataFrame) -> dict:
-    """Rows, null/negative predictions, mean prediction and error against the actual durations (one Spark job)."""
+PREDICTION_COUNTS = ("rows", "null_predictions", "negative_predictions", "unexplained_nulls")
+
+
+def prediction_stat_columns() -> list:
+    """Rows, null/negative predictions, mean prediction and error against the actual durations, as aggregates."""
     predicted, actual = F.col("predicted_duration"), F.col("actual_duration")
-    row = predictions.agg(
+    return [
         F.count(F.lit(1)).alias("rows"),
         F.count(F.when(predicted.isNull(), 1)).alias("null_predictions"),
         F.count(F.when(predicted < 0, 1)).alias("negative_predictions"),
@@ -164,5 +167,14 @@ def prediction_summary(predictions: DataFrame) -> dict:
         F.avg(predicted).alias("mean_predicted_minutes"),
         F.avg(actual).alias("mean_actual_minutes"),
         F.avg(F.abs(predicted - actual)).alias("mae_minutes"),
-    ).collect()[0]
-    return {k: (None if v is None else (int(v) if isinstance(v, (int, np.integer)) else float(v))) for k, v in row.asDict().items()}
+    ]
+
+
+def prediction_stats_of_row(row: dict) -> dict:
+    """One aggregate row as plain Python numbers (counts int, the rest float; Connect may hand numpy scalars)."""
+    return {k: (None if v is None else (int(v) if k in PREDICTION_COUNTS else float(v))) for k, v in row.items()}
+
+
+def prediction_summary(predictions: DataFrame) -> dict:
+    """``prediction_stat_columns`` over the whole DataFrame (one Spark job)."""
+    return prediction_stats_of_row(predictions.agg(*prediction_stat_columns()).collect()[0].asDict())
