@@ -12,9 +12,15 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, Backfill
 from taxi_platform.assets.raw import RAW_TAXI_TYPES, raw_key
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, ObservedWrite
 from taxi_platform.partitions import monthly_partitions
-from taxi_platform.schemas import MONTH_COLUMN, QUARANTINE_REASON_COLUMN
+from taxi_platform.schemas import QUARANTINE_REASON_COLUMN
 from taxi_platform.transforms.conform import conform_months
-from taxi_platform.transforms.quarantine import classify, clean_rows, count_columns, counts_of, quarantined_rows
+from taxi_platform.transforms.quarantine import (
+    classify,
+    clean_rows,
+    quarantined_rows,
+    reason_count_columns,
+    reason_counts,
+)
 
 
 def clean_key(taxi_type: str) -> AssetKey:
@@ -25,15 +31,10 @@ def quarantine_key(taxi_type: str) -> AssetKey:
     return AssetKey(["quarantine", f"{taxi_type}_trips"])
 
 
-def count_by_month_and_reason(classified) -> dict[str, dict[str, int]]:
-    """{month: {reason or "clean": rows}} in one aggregation."""
-    from pyspark.sql import functions as F
-
-    counts: dict[str, dict[str, int]] = {}
-    reason = F.coalesce(F.col(QUARANTINE_REASON_COLUMN), F.lit("clean")).alias("reason")
-    for row in classified.groupBy(MONTH_COLUMN, reason).count().collect():
-        counts.setdefault(row[MONTH_COLUMN], {})[row["reason"]] = int(row["count"])
-    return counts
+def count_by_reason(quarantined) -> dict[str, int]:
+    """{reason: rows} in one aggregation (used when the target returned no observed counts)."""
+    rows = quarantined.groupBy(QUARANTINE_REASON_COLUMN).count().collect()
+    return {row[QUARANTINE_REASON_COLUMN]: int(row["count"]) for row in rows}
 
 
 def build_clean_assets(taxi_type: str, group_name: str = "clean"):
@@ -68,39 +69,31 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
     def _clean(context: AssetExecutionContext, raw: dict):
         from pyspark.sql import Observation
 
-        months = list(context.partition_keys)
         classified = classify(conform_months(raw, taxi_type, dataset=f"raw/{taxi_type}_trips"))
-        # One pass per output and nothing cached: the counts are observed while the clean rows are written
-        # (persisting the classified rows and counting them first cost more than reading the raw months twice).
-        observation = Observation(f"clean_{taxi_type}_trips_{uuid.uuid4().hex[:8]}")
-        observed = classified.observe(observation, *count_columns(months))
-        counts: dict[str, dict[str, int]] = {}
+        # One pass per output and nothing cached: the reasons are counted while the quarantined rows are written
+        # (only they reach the counts), the clean rows by month come from the written files' footers. (Persisting
+        # the classified rows and counting them first cost more than reading each raw month twice.)
+        observation = Observation(f"quarantine_{taxi_type}_trips_{uuid.uuid4().hex[:8]}")
+        quarantined = quarantined_rows(classified)
+        reasons: dict[str, int] = {}
 
-        def clean_metadata(metrics) -> dict:
-            if metrics is None:  # the target returned no observed metrics: count in a separate pass
-                by_month = count_by_month_and_reason(classified)
-                clean = {m: by_month.get(m, {}).get("clean", 0) for m in months}
-                reasons: dict[str, int] = {}
-                for month_counts in by_month.values():
-                    for reason, rows in month_counts.items():
-                        if reason != "clean":
-                            reasons[reason] = reasons.get(reason, 0) + rows
-            else:
-                clean, reasons = counts_of(metrics)
-            counts.update(clean=clean, reasons=reasons)
-            quarantined = sum(reasons.values())
-            context.log.info(f"{taxi_type}: {sum(clean.values())} clean rows, {quarantined} quarantined {reasons}")
-            return {"quarantined_rows": quarantined, "clean_rows_by_month": MetadataValue.json(clean)}
+        def quarantine_metadata(metrics, written) -> dict:
+            reasons.update(reason_counts(metrics) if metrics is not None else count_by_reason(quarantined))
+            return {"quarantined_rows": sum(reasons.values()), "quarantine_reasons": MetadataValue.json(reasons)}
 
-        # The lake writes the clean rows, then adds clean_metadata(observed counts) to this output's metadata.
-        yield Output(ObservedWrite(clean_rows(observed), observation, clean_metadata), output_name="clean")
-        if not counts:  # an IO manager that does not know ObservedWrite: count now
-            clean_metadata(None)
-        reasons = counts["reasons"]
+        def log_counts(_, written) -> dict:  # the clean rows by month are the lake's own rows_by_month
+            context.log.info(f"{taxi_type}: {written['dagster/row_count']} clean rows, "
+                             f"{sum(reasons.values())} quarantined {reasons}")
+            return {}
+
+        # The lake writes each output, then calls its function with (observed counts, what it wrote); the
+        # quarantine goes first, so the clean output's quarantined_rows is known when it is yielded.
+        yield Output(ObservedWrite(quarantined.observe(observation, *reason_count_columns()), quarantine_metadata,
+                                   observation), output_name="quarantine")
         yield Output(
-            quarantined_rows(classified),
-            output_name="quarantine",
-            metadata={"quarantined_rows": sum(reasons.values()), "quarantine_reasons": MetadataValue.json(reasons)},
+            ObservedWrite(clean_rows(classified), log_counts),
+            output_name="clean",
+            metadata={"quarantined_rows": sum(reasons.values())},
         )
 
     return _clean

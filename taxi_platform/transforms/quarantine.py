@@ -106,27 +106,19 @@ def classify(conformed: DataFrame) -> DataFrame:
     return conformed.withColumn(QUARANTINE_REASON_COLUMN, reason)
 
 
-CLEAN_COUNT_PREFIX = "clean|"
-QUARANTINED_COUNT_PREFIX = "quarantined|"
+REASON_COUNT_PREFIX = "quarantined|"
 
 
-def count_columns(months: Iterable[str]) -> list[Column]:
-    """Aggregates over a classified dataset counting the clean rows of each month (``clean|YYYY-MM``) and the rows of
-    each quarantine reason (``quarantined|reason``): one pass, e.g. observed while the clean rows are written."""
-    reason = F.col(QUARANTINE_REASON_COLUMN)
-    columns = [F.count(F.when(reason.isNull() & (F.col(MONTH_COLUMN) == month), 1)).alias(f"{CLEAN_COUNT_PREFIX}{month}")
-               for month in months]
-    columns += [F.count(F.when(reason == name, 1)).alias(f"{QUARANTINED_COUNT_PREFIX}{name}")
-                for name in QUARANTINE_REASONS]
-    return columns
+def reason_count_columns() -> list[Column]:
+    """Aggregates counting the rows of each quarantine reason (``quarantined|reason``), to observe while the
+    quarantined rows are written: the counts cost nothing over the clean rows, which never reach them."""
+    return [F.expr(f"count(CASE WHEN `{QUARANTINE_REASON_COLUMN}` = '{name}' THEN 1 END) AS `{REASON_COUNT_PREFIX}{name}`")
+            for name in QUARANTINE_REASONS]
 
 
-def counts_of(values: dict) -> tuple[dict[str, int], dict[str, int]]:
-    """({month: clean rows}, {reason: rows} for the reasons that occur) from the values of ``count_columns``."""
-    clean = {k[len(CLEAN_COUNT_PREFIX):]: int(v) for k, v in values.items() if k.startswith(CLEAN_COUNT_PREFIX)}
-    reasons = {k[len(QUARANTINED_COUNT_PREFIX):]: int(v) for k, v in values.items()
-               if k.startswith(QUARANTINED_COUNT_PREFIX) and v}
-    return clean, reasons
+def reason_counts(values: dict) -> dict[str, int]:
+    """{reason: rows} for the reasons that occur, from the values of ``reason_count_columns``."""
+    return {k[len(REASON_COUNT_PREFIX):]: int(v) for k, v in values.items() if k.startswith(REASON_COUNT_PREFIX) and v}
 
 
 def clean_rows(classified: DataFrame) -> DataFrame:

@@ -125,6 +125,42 @@ def test_rows_outside_the_run_range_are_refused_and_nothing_is_replaced(resource
     assert not (lake_root / "test/events/month=2020-12").exists()
 
 
+def test_month_files_load_month_by_month_whatever_their_published_schemas(resources, lake_root, tmp_path):
+    """Raw-like months: two share a schema (read together, split by month), one drifted (read alone)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from taxi_platform.io_managers.lake import LAYOUT_KEY, MONTH_FILES_LAYOUT
+    from taxi_platform.io_managers.month_files import MonthFiles
+
+    raw_key = AssetKey(["test", "raw_months"])
+    tables = {"2021-01": pa.table({"n": pa.array([1, 2], pa.int64()), "x": [0.5, 1.5]}),
+              "2021-02": pa.table({"n": pa.array([3, 4, 5], pa.int64()), "x": [2.5, 3.5, 4.5]}),
+              "2021-03": pa.table({"n": pa.array([6.0]), "x": [5.5]})}  # n drifted to double
+
+    @asset(key=raw_key, partitions_def=monthly_partitions, backfill_policy=BackfillPolicy.single_run(),
+           io_manager_key="lake_io_manager", metadata={LAYOUT_KEY: MONTH_FILES_LAYOUT})
+    def raw_months(context):
+        files = {}
+        for month in context.partition_keys:
+            files[month] = tmp_path / f"{month}.parquet"
+            pq.write_table(tables[month], files[month])
+        return MonthFiles(files=files)
+
+    @asset(ins={"raw": AssetIn(key=raw_key)}, partitions_def=monthly_partitions,
+           backfill_policy=BackfillPolicy.single_run(), io_manager_key="mem")
+    def by_month(context, raw: dict):
+        return {m: (df.dtypes, sorted(tuple(r) for r in df.collect())) for m, df in raw.items()}
+
+    result = materialize([raw_months, by_month], resources=resources, tags=range_tags("2021-01", "2021-03"))
+    assert result.success
+    assert result.output_for_node("by_month") == {
+        "2021-01": ([("n", "bigint"), ("x", "double")], [(1, 0.5), (2, 1.5)]),
+        "2021-02": ([("n", "bigint"), ("x", "double")], [(3, 2.5), (4, 3.5), (5, 4.5)]),
+        "2021-03": ([("n", "double"), ("x", "double")], [(6.0, 5.5)]),
+    }
+
+
 def test_missing_month_is_a_clear_error(resources):
     _, counts = make_assets(lambda m: 1)
     from dagster import AssetSpec
