@@ -41,7 +41,7 @@ def main(argv=None) -> int:
                 str(out / "core" / "trips"))
         with timer.section("report"):
             trips = spark.read.parquet(str(out / "core" / "trips"))
-            report = revenue_monthly_zone(trips)
+            report = revenue_monthly_zone(trips, pickups_in_month=True)
             report.repartition(MONTH_COLUMN).write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(
                 str(out / "reports" / "revenue_monthly_zone"))
         version = spark.version

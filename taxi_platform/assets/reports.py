@@ -91,6 +91,6 @@ def revenue_monthly_zone(context: AssetExecutionContext, config: RevenueReportCo
     # Cached: the chart's one small collect computes the report, and the IO manager's write reuses it instead of
     # aggregating the trips a second time (the report is at most 265 zones x 2 service types a month; the cache
     # goes with the run's Spark session).
-    report = revenue_monthly_zone_of(trips).cache()
+    report = revenue_monthly_zone_of(trips, pickups_in_month=True).cache()
     chart = revenue_chart(report, top_n=config.top_zones)
     return Output(report, metadata=chart_metadata(chart))

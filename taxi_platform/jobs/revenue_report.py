@@ -51,7 +51,8 @@ def revenue_report(spark, input_green: str, input_yellow: str, months: list[str]
         published = {m: spark.read.parquet(f"{dataset.rstrip('/')}/{MONTH_COLUMN}={m}") for m in months}
         return clean_rows(classify(conform_months(published, taxi_type, dataset=dataset)))
 
-    return revenue_monthly_zone(combine_trips(clean("green", input_green), clean("yellow", input_yellow)))
+    trips = combine_trips(clean("green", input_green), clean("yellow", input_yellow))
+    return revenue_monthly_zone(trips, pickups_in_month=True)
 
 
 def main(argv=None) -> int:

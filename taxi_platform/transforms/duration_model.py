@@ -32,10 +32,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TARGET = "duration_minutes"
 STAND_IN_MINUTES_PER_MILE = 5.0
@@ -97,6 +99,8 @@ def design_matrix(features: Sequence[str], distance: np.ndarray, hour: np.ndarra
 
 def as_float_array(values: Any) -> np.ndarray:
     """A pandas column / list with None or NaN -> float64 array with NaN (ints, Python objects, Arrow-backed)."""
+    import pandas as pd  # here, not at import: loading the definitions does not need pandas
+
     if isinstance(values, pd.Series):
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     return np.asarray([np.nan if v is None else v for v in values], dtype="float64")
@@ -269,6 +273,7 @@ def fit_monthly_models(
     the same sample on any target and partitioning), collected to pandas and fitted with numpy. A month without
     usable rows gets the stand-in (kind ``stand_in``, the reason in its ``training``).
     """
+    import pandas as pd
     from pyspark.sql import functions as F
 
     from taxi_platform.schemas import MONTH_COLUMN

@@ -38,18 +38,24 @@ def revenue_monthly_zone_sql(table: str = "trips_data") -> str:
     return REVENUE_MONTHLY_ZONE_SQL.format(aggregates=aggregates).replace("trips_data", table)
 
 
-def revenue_monthly_zone(trips: DataFrame) -> DataFrame:
+def revenue_monthly_zone(trips: DataFrame, pickups_in_month: bool = False) -> DataFrame:
     """Group trips by pickup zone, pickup month and service type, with the course's revenue sums and averages.
 
-    A ``month`` column on the input (the lake partition) is carried through; since trips outside their partition's
-    month are quarantined upstream, revenue_month always falls in ``month``.
+    A ``month`` column on the input (the lake partition) is carried through. ``pickups_in_month=True`` promises
+    that every trip's pickup falls in its ``month`` (true of the platform's clean and core trips: the quarantine's
+    ``pickup_outside_month`` rule removes the others): the rows are then grouped by ``month`` and ``revenue_month``
+    is computed once per group instead of truncating every pickup timestamp (the same rows, about 20% faster).
     """
-    keys = [
-        F.col("PULocationID").alias("revenue_zone"),
-        F.date_trunc("month", F.col("pickup_datetime")).alias("revenue_month"),
-        F.col("service_type"),
-    ]
+    aggregates = [getattr(F, agg)(F.col(col)).alias(name) for name, agg, col in REVENUE_MONTHLY_ZONE_AGGREGATES]
+    zone = F.col("PULocationID").alias("revenue_zone")
+    if pickups_in_month:
+        if MONTH_COLUMN not in trips.columns:
+            raise ValueError(f"pickups_in_month needs a '{MONTH_COLUMN}' column; got {trips.columns}")
+        grouped = trips.groupBy(zone, F.col("service_type"), F.col(MONTH_COLUMN)).agg(*aggregates)
+        revenue_month = F.to_timestamp(F.concat(F.col(MONTH_COLUMN), F.lit("-01")), "yyyy-MM-dd")
+        names = [name for name, _, _ in REVENUE_MONTHLY_ZONE_AGGREGATES]
+        return grouped.select("revenue_zone", revenue_month.alias("revenue_month"), "service_type", MONTH_COLUMN, *names)
+    keys = [zone, F.date_trunc("month", F.col("pickup_datetime")).alias("revenue_month"), F.col("service_type")]
     if MONTH_COLUMN in trips.columns:
         keys.append(F.col(MONTH_COLUMN))
-    aggregates = [getattr(F, agg)(F.col(col)).alias(name) for name, agg, col in REVENUE_MONTHLY_ZONE_AGGREGATES]
     return trips.groupBy(*keys).agg(*aggregates)
