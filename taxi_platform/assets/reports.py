@@ -27,7 +27,12 @@ from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import REVENUE_MONTHLY_ZONE_SCHEMA
 from taxi_platform.transforms.revenue import revenue_monthly_zone as revenue_monthly_zone_of
-from taxi_platform.transforms.revenue_chart import DEFAULT_TOP_ZONES, RevenueChart, revenue_chart, revenue_chart_markdown
+from taxi_platform.transforms.revenue_chart import (
+    DEFAULT_TOP_ZONES,
+    RevenueChart,
+    collected_with_chart,
+    revenue_chart_markdown,
+)
 
 REVENUE_MONTHLY_ZONE_KEY = AssetKey(["reports", "revenue_monthly_zone"])
 
@@ -88,9 +93,7 @@ def chart_metadata(chart: RevenueChart) -> dict:
     "passenger count and trip distance (the course's revenue_monthly_zone, 'monthly' spelled correctly).",
 )
 def revenue_monthly_zone(context: AssetExecutionContext, config: RevenueReportConfig, trips) -> Output:
-    # Cached: the chart's one small collect computes the report, and the IO manager's write reuses it instead of
-    # aggregating the trips a second time (the report is at most 265 zones x 2 service types a month; the cache
-    # goes with the run's Spark session).
-    report = revenue_monthly_zone_of(trips, pickups_in_month=True).cache()
-    chart = revenue_chart(report, top_n=config.top_zones)
+    # The report is aggregated once and collected (it is small): the chart comes from the collected rows and the IO
+    # manager writes a DataFrame of those same rows, without aggregating the trips a second time.
+    report, chart = collected_with_chart(revenue_monthly_zone_of(trips, pickups_in_month=True), top_n=config.top_zones)
     return Output(report, metadata=chart_metadata(chart))

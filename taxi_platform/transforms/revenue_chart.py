@@ -1,8 +1,8 @@
 """The revenue chart of ``reports/revenue_monthly_zone``: small aggregates of the report, and a markdown rendering.
 
 No Dagster here (the asset turns these into metadata). The report is small (at most 265 zones x 2 service types a
-month), so ``revenue_chart`` collects its four needed columns in one Spark job and aggregates them in Python
-(``revenue_chart_of_rows``, which needs no Spark):
+month), so it is collected once as Arrow (``collected_with_chart``: the chart and a DataFrame of the same rows to
+write) and aggregated in Python (``revenue_chart_of_rows``, which needs no Spark):
 
 - total revenue (sum of ``revenue_monthly_total_amount``) per month and service type;
 - the top N pickup zones by total revenue over the report's months and service types (ties: the lower zone id),
@@ -69,15 +69,29 @@ def revenue_chart(
 
     One Spark job collects the report's four needed columns (the report is small); the rest is plain Python.
     """
-    rows = report.select(
-        F.date_format(F.col("revenue_month"), "yyyy-MM").alias("month"),
-        F.col("service_type"),
-        F.col("revenue_zone"),
-        F.col(TOTAL_COLUMN).alias("total"),
-    ).collect()
-    return revenue_chart_of_rows(
-        [(r["month"], r["service_type"], r["revenue_zone"], r["total"]) for r in rows], top_n, zone_names
-    )
+    return revenue_chart_of_arrow(report.select("revenue_month", "service_type", "revenue_zone", TOTAL_COLUMN).toArrow(),
+                                  top_n, zone_names)
+
+
+def collected_with_chart(report: DataFrame, top_n: int = DEFAULT_TOP_ZONES) -> tuple[DataFrame, RevenueChart]:
+    """(the report as a DataFrame of its collected rows, its chart): the report is computed ONCE.
+
+    The report is small (at most 265 zones x 2 service types a month), so it is collected as Arrow; the chart comes
+    from that table and the returned DataFrame is built from it (same schema), so writing it does not aggregate the
+    trips again. (Caching the report instead did not serve the write on Spark Connect.)
+    """
+    table = report.toArrow()
+    chart = revenue_chart_of_arrow(table, top_n)
+    return report.sparkSession.createDataFrame(table, schema=report.schema), chart
+
+
+def revenue_chart_of_arrow(table, top_n: int = DEFAULT_TOP_ZONES,
+                           zone_names: Optional[Mapping[int, tuple[str, str]]] = None) -> RevenueChart:
+    """The chart of an Arrow table of report rows (``revenue_month``, ``service_type``, ``revenue_zone``, total)."""
+    months = [None if m is None else m.strftime("%Y-%m") for m in table.column("revenue_month").to_pylist()]
+    rows = zip(months, table.column("service_type").to_pylist(), table.column("revenue_zone").to_pylist(),
+               table.column(TOTAL_COLUMN).to_pylist())
+    return revenue_chart_of_rows(rows, top_n, zone_names)
 
 
 def revenue_chart_of_rows(

@@ -6,6 +6,7 @@ from pyspark.sql import functions as F
 from taxi_platform.schemas import REVENUE_MONTHLY_ZONE_SCHEMA
 from taxi_platform.transforms.revenue_chart import (
     bar,
+    collected_with_chart,
     revenue_chart,
     revenue_chart_markdown,
     revenue_chart_of_rows,
@@ -74,3 +75,14 @@ def test_rows_without_spark_and_an_empty_report():
     empty = revenue_chart_of_rows([], zone_names={})
     assert empty.total_revenue == 0 and empty.top_zones == []
     assert "_no rows_" in revenue_chart_markdown(empty)
+
+
+def test_collected_report_is_the_same_rows_and_chart_in_one_aggregation(spark, report):
+    """The asset's path: the report computed once, its chart, and a DataFrame of the very same rows to write."""
+    collected, chart = collected_with_chart(report, top_n=3)
+    assert collected.schema == report.schema
+    assert sorted(collected.collect()) == sorted(report.collect())
+    assert chart == revenue_chart(report, top_n=3)
+    assert [z.zone_id for z in chart.top_zones] == [132, 74, 75]
+    # built from the collected rows (a local relation), not from the report's plan: writing it aggregates nothing
+    assert "LocalTableScan" in collected._jdf.queryExecution().executedPlan().toString()
