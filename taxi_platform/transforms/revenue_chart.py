@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 TOTAL_COLUMN = "revenue_monthly_total_amount"
 DEFAULT_TOP_ZONES = 10
