@@ -10,16 +10,23 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export NO_GCE_CHECK ?= True
 
-.PHONY: install demo test dev validate bench clean
+.PHONY: install lock demo test dev validate bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly uv.lock: the venv's own pip (any version) installs only the pinned, hash-checked uv, and uv installs the
+# locked set (runtime + dev) without resolving anything. `make lock` moves the lock forward.
+$(VENV)/.installed: pyproject.toml uv.lock scripts/bootstrap-requirements.txt
 	@command -v java >/dev/null 2>&1 || { echo "Spark needs Java 17+ on PATH (e.g. apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r scripts/bootstrap-requirements.txt
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --extra dev --python $(BIN)/python --no-progress
 	@touch $@
+
+# Re-resolve every dependency to the newest versions pyproject.toml allows, and rewrite uv.lock (commit it with a test run)
+lock: $(VENV)/.installed
+	$(BIN)/uv lock --upgrade
+	@echo "uv.lock updated: run make test, then commit pyproject.toml and uv.lock together"
 
 demo: install
 	@mkdir -p "$(DAGSTER_HOME)"
