@@ -16,17 +16,19 @@ install: $(VENV)/.installed
 
 # Installs exactly uv.lock: the venv's own pip (any version) installs only the pinned, hash-checked uv, and uv installs the
 # locked set (runtime + dev) without resolving anything. `make lock` moves the lock forward.
-$(VENV)/.installed: pyproject.toml uv.lock scripts/bootstrap-requirements.txt
+$(VENV)/.installed: pyproject.toml uv.lock requirements/bootstrap.txt
 	@command -v java >/dev/null 2>&1 || { echo "Spark needs Java 17+ on PATH (e.g. apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r scripts/bootstrap-requirements.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements/bootstrap.txt
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --extra dev --python $(BIN)/python --no-progress
 	@touch $@
 
 # Re-resolve every dependency to the newest versions pyproject.toml allows, and rewrite uv.lock (commit it with a test run)
 lock: $(VENV)/.installed
 	$(BIN)/uv lock --upgrade
-	@echo "uv.lock updated: run make test, then commit pyproject.toml and uv.lock together"
+	$(BIN)/uv pip compile -q --upgrade --generate-hashes --universal --python-version 3.13 --no-header \
+	    requirements/bigquery-emulator.in -o requirements/bigquery-emulator.txt
+	@echo "uv.lock and requirements/*.txt updated: run make test, then commit them with pyproject.toml"
 
 demo: install
 	@mkdir -p "$(DAGSTER_HOME)"

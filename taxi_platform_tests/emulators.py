@@ -20,16 +20,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE = REPO_ROOT / ".cache"
 BQ_VENV = CACHE / "bqemu"
-BQ_PACKAGES = [
-    "local-bigquery==0.3.2",
-    "duckdb==1.5.5",
-    "duckdb-extensions",
-    "duckdb-extension-icu==1.5.5",
-    "duckdb-extension-ducklake==1.5.5",
-    "duckdb-extension-spatial==1.5.5",
-    "duckdb-extension-inet==1.5.5",
-    "duckdb-extension-httpfs==1.5.5",
-]
+# Locked with hashes (requirements/bigquery-emulator.in -> .txt, moved forward by `make lock`)
+BQ_REQUIREMENTS = REPO_ROOT / "requirements" / "bigquery-emulator.txt"
 BQ_EXTENSIONS = ("icu", "ducklake", "spatial", "inet", "httpfs")
 
 
@@ -147,12 +139,14 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def ensure_bigquery_venv(home: Path) -> Path:
     """The emulator's venv (created once, cached), with its DuckDB extensions installed into ``home``."""
     marker = BQ_VENV / ".installed"
-    if not marker.exists() or marker.read_text() != "\n".join(BQ_PACKAGES):
+    locked = BQ_REQUIREMENTS.read_text()
+    if not marker.exists() or marker.read_text() != locked:
         shutil.rmtree(BQ_VENV, ignore_errors=True)
         env = _clean_env(PYENV_VERSION="3.13.0")
         subprocess.run([_python313(), "-m", "venv", str(BQ_VENV)], check=True, env=env)
-        subprocess.run([str(BQ_VENV / "bin" / "pip"), "install", "-q", *BQ_PACKAGES], check=True, env=env)
-        marker.write_text("\n".join(BQ_PACKAGES))
+        subprocess.run([str(BQ_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--no-deps",
+                        "--require-hashes", "-r", str(BQ_REQUIREMENTS)], check=True, env=env)
+        marker.write_text(locked)
     code = "from duckdb_extensions import import_extension as i\nfor e in %r: i(e)" % (BQ_EXTENSIONS,)
     subprocess.run([str(BQ_VENV / "bin" / "python"), "-c", code], check=True, env=_clean_env(HOME=str(home)))
     return BQ_VENV
