@@ -114,6 +114,9 @@ def _handler_for(server: ScriptedServer):
             with server.lock:
                 server.heads[path] += 1
                 route = server.routes.get(path)
+            if route is not None and route.trickle_headers:
+                self._trickle(b"HTTP/1.0 200 OK\r\n" + b"X-Padding: " + b"x" * 100_000, route.trickle_seconds)
+                return
             status = 404 if route is None else (route.head_status or route.status)
             self.send_response(status)
             self.send_header("Content-Length", str(len(route.body)) if route is not None and status == 200 else "0")
