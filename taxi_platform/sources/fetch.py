@@ -14,7 +14,8 @@ from taxi_platform.schemas import COURSE_SCHEMAS
 from taxi_platform.sources.atomic import atomic_output, remove_quietly, temp_path_for
 from taxi_platform.sources.base import FetchedMonth
 from taxi_platform.sources.csv_backup import csv_to_parquet
-from taxi_platform.sources.download import download, redact_url
+from taxi_platform.redaction import redact_text, redact_url
+from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, download
 from taxi_platform.sources.local_files import fetch_local_path
 from taxi_platform.sources.validate import check_month, check_parquet
 
@@ -36,7 +37,7 @@ def format_template(template: str, taxi_type: str, month: str, *, setting: str =
         return template.format(taxi_type=taxi_type, year=year, month=month_number)
     except (KeyError, IndexError, ValueError) as e:
         raise ValueError(
-            f"{setting} {redact_url(template)!r} cannot be filled ({type(e).__name__}: {e}); "
+            f"{setting} {redact_url(template)!r} cannot be filled ({type(e).__name__}: {redact_text(e)}); "
             f"it may only use the placeholders {TEMPLATE_PLACEHOLDERS}"
         ) from None
 
@@ -80,6 +81,9 @@ def fetch_parquet_url(
     max_attempts: int,
     backoff_seconds: float,
     timeout_seconds: float,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    redirect_hosts: tuple[str, ...] = (),
 ) -> FetchedMonth:
     """The TLC's monthly parquet (or any parquet URL, ``file://`` too): downloaded, validated, bytes kept as-is."""
     describe = _describe(taxi_type, month)
@@ -92,6 +96,9 @@ def fetch_parquet_url(
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
             timeout_seconds=timeout_seconds,
+            deadline_seconds=deadline_seconds,
+            max_bytes=max_bytes,
+            redirect_hosts=redirect_hosts,
             describe=describe,
             item="month",
         )
@@ -108,6 +115,9 @@ def fetch_csv_url(
     max_attempts: int,
     backoff_seconds: float,
     timeout_seconds: float,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    redirect_hosts: tuple[str, ...] = (),
 ) -> FetchedMonth:
     """The course's (gzip) CSV backup: downloaded, parsed with the explicit course schema, written as parquet."""
     describe = _describe(taxi_type, month)
@@ -122,6 +132,9 @@ def fetch_csv_url(
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
             timeout_seconds=timeout_seconds,
+            deadline_seconds=deadline_seconds,
+            max_bytes=max_bytes,
+            redirect_hosts=redirect_hosts,
             describe=describe,
             item="month",
         )

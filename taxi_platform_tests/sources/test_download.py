@@ -143,3 +143,45 @@ def test_redact_url():
     assert redact_url("https://host/a.csv.gz?page=2") == "https://host/a.csv.gz?<redacted>"
     assert redact_url("https://h/x?secret=S&password=P#frag") == "https://h/x?<redacted>"
     assert redact_url("data/raw/yellow") == "data/raw/yellow"
+
+
+def test_wrapped_third_party_text_is_redacted(tmp_path, caplog):
+    """requests/urllib3 repeat the URL's path and query in their own text (``Max retries exceeded with url:
+    /x?X-Amz-Signature=...``): the error and the log lines carry none of it."""
+    with socket.socket() as s:  # a free loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://bob:hunter2pw@127.0.0.1:{port}/green_2021-01.parquet?X-Amz-Signature=abcdef123456&token=tok999"
+    with caplog.at_level(logging.DEBUG, logger="taxi_platform.sources"):
+        with pytest.raises(TransientSourceError) as info:
+            download(url, tmp_path / "g.bin", max_attempts=2, describe="green 2021-01", **FAST)
+    message = str(info.value)
+    assert "Max retries exceeded with url: /green_2021-01.parquet?<redacted>" in message
+    text = message + "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("abcdef123456", "tok999", "hunter2pw", "bob"):
+        assert secret not in text
+
+
+def test_messages_quoting_data_are_capped():
+    """A message quoting a whole bad file stays readable: its head, then how much more there was."""
+    from taxi_platform.sources import CorruptFileError
+
+    error = CorruptFileError("yellow 2021-01: bad header: " + "\x00" * 328_000)
+    assert len(str(error)) < 2100
+    assert str(error).startswith("yellow 2021-01: bad header: ")
+    assert str(error).endswith("[... 326028 more characters; 328028 in all]")
+
+
+def test_redact_text_everywhere_in_a_text():
+    from taxi_platform.redaction import redact_text, register_secret
+
+    assert redact_text("x https://u:p@h/a?secret=S&password=P y") == "x https://h/a?<redacted> y"
+    assert redact_text("GET /a.parquet?sig=1&X-Goog-Signature=2 failed") == "GET /a.parquet?<redacted> failed"
+    assert redact_text("password=P token: T \"private_key\": \"K\" Authorization: Bearer abc.def") == (
+        "password=<redacted> token: <redacted> \"private_key\": \"<redacted>\" Authorization: <redacted>")
+    assert redact_text("-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----") == "<redacted>"
+    register_secret("/home/someone/very-secret-dir/key.json")
+    assert redact_text("opened /home/someone/very-secret-dir/key.json: no") == "opened <redacted>: no"
+    # ordinary words stay
+    assert redact_text("partition key 2021-01, run_key=monthly_revenue:2021-01") == (
+        "partition key 2021-01, run_key=monthly_revenue:2021-01")
