@@ -94,9 +94,18 @@ def cap_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return f"{text[:limit]} [... {len(text) - limit} more characters; {len(text)} in all]"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def safe_message(text: object, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """What an error or log line may carry: redacted, then capped."""
-    return cap_text(redact_text(text), limit)
+    """What an error or log line may carry: redacted, capped at ``limit`` characters of the redacted text (the
+    count and the total reported are of that text), control characters but tab and newline shown escaped
+    (``\\x00``)."""
+    redacted = redact_text(text)
+    head = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", redacted[:limit])[:limit]
+    if len(redacted) <= limit:
+        return head
+    return f"{head} [... {len(redacted) - limit} more characters; {len(redacted)} in all]"
 
 
 def _redact_url_match(match: re.Match) -> str:
