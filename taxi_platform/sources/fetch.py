@@ -11,7 +11,7 @@ from pathlib import Path
 
 from taxi_platform.partitions import parse_month
 from taxi_platform.schemas import COURSE_SCHEMAS
-from taxi_platform.sources.atomic import atomic_output, remove_quietly, temp_path_for
+from taxi_platform.sources.atomic import atomic_output, os_errors_named, remove_quietly, temp_path_for
 from taxi_platform.sources.base import FetchedMonth
 from taxi_platform.sources.csv_backup import csv_to_parquet
 from taxi_platform.redaction import redact_text, redact_url
@@ -72,6 +72,19 @@ def _fetched(taxi_type: str, month: str, path: Path, source_uri: str, rows: int)
     return fetched
 
 
+def _naming_os_errors(fetch):
+    """Decorator: an OS error of a fetch (writing the month's file) names the taxi type and month (``os_errors_named``)."""
+    import functools
+
+    @functools.wraps(fetch)
+    def wrapper(taxi_type: str, month: str, *args, **kwargs):
+        with os_errors_named(f"{taxi_type} {month}"):
+            return fetch(taxi_type, month, *args, **kwargs)
+
+    return wrapper
+
+
+@_naming_os_errors
 def fetch_parquet_url(
     taxi_type: str,
     month: str,
@@ -106,6 +119,7 @@ def fetch_parquet_url(
     return _fetched(taxi_type, month, final, safe, rows)
 
 
+@_naming_os_errors
 def fetch_csv_url(
     taxi_type: str,
     month: str,
@@ -144,6 +158,7 @@ def fetch_csv_url(
     return _fetched(taxi_type, month, final, safe, rows)
 
 
+@_naming_os_errors
 def fetch_local(taxi_type: str, month: str, workdir: Path, *, path: Path) -> FetchedMonth:
     """A local file, or a folder of parquet parts / CSV files, made into one validated parquet file in ``workdir``."""
     describe = _describe(taxi_type, month)
@@ -153,6 +168,7 @@ def fetch_local(taxi_type: str, month: str, workdir: Path, *, path: Path) -> Fet
     return _fetched(taxi_type, month, final, str(source), rows)
 
 
+@_naming_os_errors
 def fetch_sample(taxi_type: str, month: str, workdir: Path, *, rows: int, seed: int) -> FetchedMonth:
     """A generated month (``taxi_platform.sample.generator.write_month``), validated like a downloaded one."""
     from taxi_platform.sample.generator import write_month

@@ -203,3 +203,54 @@ def test_a_redirect_loop_ends(http_server, tmp_path):
     with pytest.raises(Exception, match="more than 10 redirects"):
         download(url, tmp_path / "l.bin", max_attempts=1, describe="t", **FAST)
     assert http_server.requests("/bounds/loop.bin") == 11
+
+
+# ---- OS errors while writing name what was being fetched ------------------------------------------------------------
+WRITE_LIMITED = """
+import resource, signal, sys
+from taxi_platform.sources import download
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+try:
+    download(sys.argv[1], sys.argv[2], max_attempts=1, describe="yellow 2021-01")
+except OSError as e:
+    print(f"{type(e).__name__} errno={e.errno} {e}")
+"""
+
+
+@pytest.mark.parametrize("kind", ["http", "file"])
+def test_a_write_error_names_the_dataset_and_month(http_server, tmp_path, kind):
+    """A real OS error while writing the download (a file-size limit: EFBIG, as ENOSPC would be) keeps its errno and
+    says what was being fetched; nothing is left behind."""
+    import errno
+    import subprocess
+    import sys
+
+    body = b"q" * 300_000
+    if kind == "http":
+        url = http_server.add("/bounds/for-a-full-disk.bin", body)
+    else:
+        (tmp_path / "src.bin").write_bytes(body)
+        url = (tmp_path / "src.bin").as_uri()
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", WRITE_LIMITED, url, str(out / "y.bin")], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = result.stdout.strip()
+    assert line.startswith(f"OSError errno={errno.EFBIG} [Errno {errno.EFBIG}] yellow 2021-01: cannot "), line
+    assert line.endswith("File too large"), line
+    assert leftovers(out) == []
+
+
+def test_an_os_error_of_a_fetch_names_the_taxi_type_and_month(tmp_path):
+    import errno
+
+    from taxi_platform.sources.fetch import fetch_sample
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the work folder should be")
+    with pytest.raises(OSError) as info:
+        fetch_sample("green", "2021-03", blocker / "work", rows=10, seed=1)
+    assert info.value.errno in (errno.ENOTDIR, errno.EEXIST)
+    message = str(info.value)
+    assert message.startswith(f"[Errno {info.value.errno}] green 2021-03: ") and str(blocker) in message, message
