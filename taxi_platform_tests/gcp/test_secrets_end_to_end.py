@@ -53,6 +53,7 @@ def test_no_planted_secret_in_any_output_of_a_gcp_run(gcp_env, tmp_path, monkeyp
 
     served = tmp_path / "served"
     instance_dir = tmp_path / "dagster-instance"
+    instance_dir.mkdir()
     with scripted_http_server("e2e-secrets") as server, scripted_http_server("e2e-other", host="127.0.0.2") as other:
         for taxi_type in ("green", "yellow"):
             file = served / f"{taxi_type}-2021-01.parquet"
