@@ -156,7 +156,8 @@ class SparkResource(LazyPySparkResource):
             if self.gcp is not None:
                 raise SparkTargetError(
                     "Spark target 'connect': the GCS connector must be on the Spark Connect server (start it with "
-                    "--jars <gcs-connector jar> and the fs.gs.* settings, see GcpResource.hadoop_gcs_config)"
+                    "--jars <gcs-connector jar> and the fs.gs.* settings, see GcpResource.hadoop_gcs_config; a keyfile "
+                    "path belongs in a 0600 --properties-file, not in a --conf on the server's command line)"
                 )
             server_side = sorted(k for k in self.spark_config if not k.startswith("spark.sql."))
             if server_side:
