@@ -17,6 +17,7 @@ a URL, its path or its query, such as urllib3's ``Max retries exceeded with url:
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
@@ -123,3 +124,25 @@ def _without_registered(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that passes every record through ``safe_message`` (message and arguments, formatted first).
+    Attach it to a module's logger (``logger.addFilter(RedactingFilter())``): a logger's filters see the records
+    logged on that logger itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: let logging report it as it would
+            return True
+        record.msg, record.args = safe_message(message, 8000), None
+        return True
+
+
+def redacting_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` with a ``RedactingFilter`` attached (once)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
+    return logger

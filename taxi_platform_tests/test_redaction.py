@@ -58,3 +58,13 @@ def test_cap_text():
 
 def test_redact_url_keeps_paths():
     assert redact_url("/data/raw/yellow/2021/01") == "/data/raw/yellow/2021/01"
+
+
+def test_log_lines_of_the_source_modules_are_redacted(caplog):
+    import logging
+
+    import taxi_platform.sources.download  # noqa: F401 (attaches the filter)
+
+    with caplog.at_level(logging.INFO, logger="taxi_platform.sources.download"):
+        logging.getLogger("taxi_platform.sources.download").info("fetching %s", "https://u:pw-9@h/x.parquet?X-Amz-Signature=abc123")
+    assert [r.getMessage() for r in caplog.records] == ["fetching https://h/x.parquet?<redacted>"]

@@ -39,7 +39,7 @@ from urllib.request import url2pathname
 
 import requests
 
-from taxi_platform.redaction import redact_text, redact_url, safe_message
+from taxi_platform.redaction import redacting_logger, redact_text, redact_url, safe_message
 from taxi_platform.sources.atomic import remove_quietly, temp_path_for
 from taxi_platform.sources.base import (
     CorruptFileError,
@@ -51,7 +51,7 @@ from taxi_platform.sources.base import (
 )
 from taxi_platform.sources.http_session import Deadline, RedirectPolicy, open_following_redirects, session_under
 
-logger = logging.getLogger(__name__)
+logger = redacting_logger(__name__)  # every line through taxi_platform.redaction
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
 MAX_RETRY_AFTER_SECONDS = 60.0

@@ -14,12 +14,12 @@ from taxi_platform.schemas import COURSE_SCHEMAS
 from taxi_platform.sources.atomic import atomic_output, os_errors_named, remove_quietly, temp_path_for
 from taxi_platform.sources.base import FetchedMonth
 from taxi_platform.sources.csv_backup import csv_to_parquet
-from taxi_platform.redaction import redact_text, redact_url
+from taxi_platform.redaction import redacting_logger, redact_text, redact_url
 from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, download
 from taxi_platform.sources.local_files import fetch_local_path
 from taxi_platform.sources.validate import check_month, check_parquet
 
-logger = logging.getLogger(__name__)
+logger = redacting_logger(__name__)  # every line through taxi_platform.redaction
 
 TEMPLATE_PLACEHOLDERS = "{taxi_type}, {year}, {month:02d}"
 
