@@ -26,7 +26,6 @@ Every message (errors raised or wrapped, log lines) goes through ``taxi_platform
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import shutil
@@ -39,7 +38,7 @@ from urllib.request import url2pathname
 
 import requests
 
-from taxi_platform.redaction import redacting_logger, redact_text, redact_url, safe_message
+from taxi_platform.redaction import redact_url, redacting_logger, safe_message
 from taxi_platform.sources.atomic import remove_quietly, temp_path_for
 from taxi_platform.sources.base import (
     CorruptFileError,

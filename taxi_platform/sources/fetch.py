@@ -6,7 +6,6 @@ The final file is ``{workdir}/{taxi_type}_tripdata_{YYYY-MM}.parquet``; it appea
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from taxi_platform.partitions import parse_month
@@ -14,7 +13,7 @@ from taxi_platform.schemas import COURSE_SCHEMAS
 from taxi_platform.sources.atomic import atomic_output, os_errors_named, remove_quietly, temp_path_for
 from taxi_platform.sources.base import FetchedMonth
 from taxi_platform.sources.csv_backup import csv_to_parquet
-from taxi_platform.redaction import redacting_logger, redact_text, redact_url
+from taxi_platform.redaction import redact_text, redact_url, redacting_logger
 from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, download
 from taxi_platform.sources.local_files import fetch_local_path
 from taxi_platform.sources.validate import check_month, check_parquet
