@@ -42,7 +42,7 @@ def test_a_trickling_body_is_cut_at_the_total_deadline(http_server, tmp_path):
         download(url, tmp_path / "t.bin", max_attempts=3, backoff_seconds=0.01, timeout_seconds=1.0,
                  deadline_seconds=1.5, describe="yellow 2021-01")
     elapsed = time.monotonic() - started
-    assert 1.4 < elapsed < 3.0, elapsed
+    assert 1.4 < elapsed < 6.0, elapsed  # the body alone would take 200 s
     message = str(info.value)
     assert message.startswith(f"yellow 2021-01: the download from {url} did not finish within its deadline of 1.5 s")
     assert isinstance(info.value, TransientSourceError)  # a later run may be luckier
@@ -61,7 +61,7 @@ def test_trickling_headers_are_cut_at_the_deadline_too(http_server, tmp_path):
     started = time.monotonic()
     with pytest.raises(DownloadDeadlineError):
         download(url, tmp_path / "h.bin", max_attempts=2, timeout_seconds=1.0, deadline_seconds=1.0, describe="t")
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 6.0
     assert leftovers(tmp_path) == []
 
 
@@ -80,7 +80,7 @@ def test_the_probe_has_a_deadline(http_server):
     started = time.monotonic()
     with pytest.raises(TransientSourceError, match="no answer within the probe's deadline of 1 s"):
         probe(url, timeout_seconds=5.0, deadline_seconds=1.0, describe="t")
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 6.0
 
 
 # ---- the size cap ------------------------------------------------------------------------------------------------
