@@ -11,6 +11,10 @@ early (and fail on a 404) or waste weeks. This sensor asks the ``sources`` resou
   ``monthly_revenue`` run for that partition, with ``run_key`` ``monthly_revenue:YYYY-MM`` so that the daemon never
   launches the same month twice either.
 
+A source that answers 403 for a month (S3 and CloudFront do for a file that does not exist) reads as "not published
+yet", like a 404. Skip messages and log lines go through ``taxi_platform.redaction`` (a source URL's credentials,
+query string and secrets never show).
+
 A month fires once: if its run fails, re-run the partition from the UI (the sensor will not retry it). A source
 that cannot answer right now (timeout, 5xx) only means "not yet": the month is asked about again on the next tick.
 The sensor starts stopped; turn it on in the UI (Automation) or with ``dagster sensor start newest_month_sensor``.
@@ -30,6 +34,7 @@ from taxi_platform.assets.raw import RAW_TAXI_TYPES
 from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
 from taxi_platform.jobs.asset_jobs import monthly_revenue_job
 from taxi_platform.partitions import monthly_partitions
+from taxi_platform.redaction import safe_message
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.sources.base import SourceError
 
@@ -85,7 +90,7 @@ def build_newest_month_sensor(
             if missing:
                 notes.append(f"{month}: {missing}")
                 continue
-            context.log.info(f"{month}: green and yellow exist at the source; requesting {run_key_for(month)}")
+            context.log.info(safe_message(f"{month}: green and yellow exist at the source; requesting {run_key_for(month)}"))
             requested.add(month)
             run_requests.append(
                 RunRequest(
@@ -99,7 +104,9 @@ def build_newest_month_sensor(
         cursor = json.dumps(sorted(m for m in requested if m in window))
         if run_requests:
             return SensorResult(run_requests=run_requests, cursor=cursor)
-        return SensorResult(skip_reason=f"nothing to run ({sources.kind} source): " + "; ".join(notes), cursor=cursor)
+        # the notes quote source errors: redacted (no credentials, query strings, secrets) and capped
+        skip_reason = safe_message(f"nothing to run ({sources.kind} source): " + "; ".join(notes), limit=4000)
+        return SensorResult(skip_reason=skip_reason, cursor=cursor)
 
     return _sensor
 

@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from taxi_platform_tests import network_guard
+
+# Loopback only, for the whole suite and from the first import on (network_guard.py says what is wrapped).
+network_guard.install()
+
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 # Tests (and the dagster CLI they start) use a throw-away Dagster instance, never the user's DAGSTER_HOME.
 os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="taxi_platform-dagster-home-")
@@ -38,6 +43,16 @@ def require_shared(path: Path) -> Path:
 
 
 GCP_PROJECT = "taxi-test"
+
+
+@pytest.fixture(autouse=True)
+def only_loopback():
+    """Fail the test if it (or a fixture it started) tried to reach a non-loopback address, even when the code
+    under test swallowed the ``NonLoopbackConnection`` the guard raised. Yields the attempts list (for assertions)."""
+    before = len(network_guard.attempts())
+    yield network_guard.attempts
+    new = network_guard.attempts()[before:]
+    assert not new, f"non-loopback network attempts during this test: {new}"
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
 """A real HTTP server on 127.0.0.1 (a free port, a daemon thread) with scripted routes, for download tests.
 
 Registered paths only; anything else is a 404. Each route can serve bytes normally, cut the body short (full
-Content-Length, half the bytes, then close), fail N times with a status before succeeding, always answer a status, or
-stall past a client timeout. Requests are counted per path, server-side.
+Content-Length, half the bytes, then close), fail N times with a status before succeeding, always answer a status (with
+extra headers: a redirect's Location), stall past a client timeout, trickle its headers or body one byte at a time
+(each byte well within any read timeout), or send extra headers (Content-Encoding) and no Content-Length. Requests are
+counted per path, server-side.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class Route:
     delay_seconds: float = 0.0  # stall before answering (to trip client timeouts)
     content_type: str = "application/octet-stream"
     head_status: int | None = None  # answer HEAD with this instead (e.g. 405: a host that refuses HEAD)
+    headers: dict[str, str] | None = None  # extra headers of every answer (Location, Content-Encoding, ...)
+    trickle_seconds: float = 0.0  # send the body one byte at a time, this long apart
+    trickle_headers: bool = False  # with trickle_seconds: the status line and headers too (never ending)
+    no_length: bool = False  # no Content-Length: the body ends when the connection closes
 
 
 class ScriptedServer:
@@ -76,16 +82,25 @@ def _handler_for(server: ScriptedServer):
                 return
             if route.delay_seconds:
                 time.sleep(route.delay_seconds)
+            if route.trickle_headers:
+                self._trickle(b"HTTP/1.0 200 OK\r\n" + b"X-Padding: " + b"x" * 100_000, route.trickle_seconds)
+                return
             if route.status != 200:
-                self._answer(route.status, b"scripted status")
+                self._answer(route.status, b"scripted status", route.headers)
                 return
             if count <= route.fail_times:
                 self._answer(route.fail_status, b"scripted failure")
                 return
             self.send_response(200)
             self.send_header("Content-Type", route.content_type)
-            self.send_header("Content-Length", str(len(route.body)))
+            if not route.no_length:
+                self.send_header("Content-Length", str(len(route.body)))
+            for name, value in (route.headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
+            if route.trickle_seconds:
+                self._trickle(route.body, route.trickle_seconds)
+                return
             if route.truncate:
                 self.wfile.write(route.body[: len(route.body) // 2])
                 self.wfile.flush()
@@ -99,17 +114,35 @@ def _handler_for(server: ScriptedServer):
             with server.lock:
                 server.heads[path] += 1
                 route = server.routes.get(path)
+            if route is not None and route.trickle_headers:
+                self._trickle(b"HTTP/1.0 200 OK\r\n" + b"X-Padding: " + b"x" * 100_000, route.trickle_seconds)
+                return
             status = 404 if route is None else (route.head_status or route.status)
             self.send_response(status)
             self.send_header("Content-Length", str(len(route.body)) if route is not None and status == 200 else "0")
+            for name, value in ((route.headers if route is not None else None) or {}).items():
+                self.send_header(name, value)
             self.end_headers()
 
-        def _answer(self, status: int, body: bytes) -> None:
+        def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
+
+        def _trickle(self, data: bytes, seconds: float) -> None:
+            """Write ``data`` one byte at a time; stop when the client hangs up."""
+            try:
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(seconds)
+            except OSError:
+                pass
+            self.close_connection = True
 
     return Handler
 
@@ -141,11 +174,11 @@ def loopback_bypasses_proxies() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def scripted_http_server(name: str = "test-http") -> Iterator[ScriptedServer]:
-    """Start the server, yield its ``ScriptedServer`` state, and stop it."""
+def scripted_http_server(name: str = "test-http", host: str = "127.0.0.1") -> Iterator[ScriptedServer]:
+    """Start the server (on ``host``, any loopback address), yield its ``ScriptedServer`` state, and stop it."""
     state = ScriptedServer()
-    httpd = _QuietServer(("127.0.0.1", 0), _handler_for(state))
-    state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd = _QuietServer((host, 0), _handler_for(state))
+    state.base_url = f"http://{host}:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
     thread.start()
     try:

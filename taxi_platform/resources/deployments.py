@@ -10,6 +10,10 @@ The resource keys are the same everywhere, so assets never know where they run. 
 | TAXI_SAMPLE_ROWS           | 50000        | rows per month of each taxi type from the sample generator      |
 | TAXI_SAMPLE_SEED           | 42           | the sample generator's seed                                     |
 | TAXI_LOCAL_PATH_TEMPLATE   | data/raw/{taxi_type}/{year}/{month:02d} | the ``local`` source's files             |
+| TAXI_TLC_URL_TEMPLATE, TAXI_BACKUP_URL_TEMPLATE | (the TLC's, the course's) | the ``tlc``/``backup`` URLs (a signed URL is fine: never shown) |
+| TAXI_SOURCE_DEADLINE_SECONDS | 1800       | total time of one download (all attempts)                       |
+| TAXI_SOURCE_MAX_BYTES      | 4294967296   | largest download, bytes after decoding                          |
+| TAXI_SOURCE_REDIRECT_HOSTS | GitHub's asset hosts | comma-separated hosts redirects may lead to (``*.domain``)  |
 | TAXI_SPARK_TARGET          | local        | local, standalone, connect (dataproc: below); standalone if     |
 |                            |              | TAXI_SPARK_MASTER is spark://...                                |
 | TAXI_SPARK_MASTER          | local[*]     | local[N] (local) or spark://HOST:PORT (standalone)              |
@@ -79,11 +83,24 @@ def spark_resource_from_env(env: Mapping[str, str], gcp: GcpResource | None = No
 
 
 def sources_from_env(env: Mapping[str, str]) -> TaxiSourceResource:
+    optional = {
+        field: env[name]
+        for name, field in (
+            ("TAXI_TLC_URL_TEMPLATE", "tlc_url_template"),
+            ("TAXI_BACKUP_URL_TEMPLATE", "backup_url_template"),
+            ("TAXI_SOURCE_DEADLINE_SECONDS", "deadline_seconds"),
+            ("TAXI_SOURCE_MAX_BYTES", "max_bytes"),
+        )
+        if env.get(name)
+    }
+    if env.get("TAXI_SOURCE_REDIRECT_HOSTS") is not None:
+        optional["redirect_hosts"] = [h.strip() for h in env["TAXI_SOURCE_REDIRECT_HOSTS"].split(",") if h.strip()]
     return TaxiSourceResource(
         kind=_env("TAXI_SOURCE", "sample", env),
         sample_rows_per_month=int(_env("TAXI_SAMPLE_ROWS", "50000", env)),
         sample_seed=int(_env("TAXI_SAMPLE_SEED", "42", env)),
         local_path_template=_env("TAXI_LOCAL_PATH_TEMPLATE", "data/raw/{taxi_type}/{year}/{month:02d}", env),
+        **optional,
     )
 
 

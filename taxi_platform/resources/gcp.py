@@ -7,7 +7,9 @@ Credentials, in this order:
 3. otherwise application default credentials (on GCP: the VM's or the workload's service account).
 
 The keyfile path is read from the environment at use time; it never goes into config values shown in the UI, run
-metadata, asset metadata, logs or error messages.
+metadata, asset metadata, logs or error messages (it is registered with ``taxi_platform.redaction.register_secret``
+as soon as it is read), nor onto any process command line: Spark's GCS connector gets it on the running session's
+Hadoop configuration (``hadoop_gcs_secrets``), not as a ``--conf`` of the driver JVM.
 """
 
 import os
@@ -16,9 +18,18 @@ from typing import Optional
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
+from taxi_platform.redaction import register_secret, safe_message
+
+# The GCS connector's keyfile setting (a Hadoop key): set on the live session only, never in the Spark conf.
+KEYFILE_HADOOP_KEY = "google.cloud.auth.service.account.json.keyfile"
+SERVICE_ACCOUNT_FIELDS = ("type", "private_key", "client_email")
+
 
 class GcpCredentialsError(RuntimeError):
-    """The configured credentials cannot be used (the message never contains the keyfile path)."""
+    """The configured credentials cannot be used (the message never contains the keyfile path; it is redacted)."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(safe_message(message))
 
 
 class GcpResource(ConfigurableResource):
@@ -41,6 +52,7 @@ class GcpResource(ConfigurableResource):
         path = os.environ.get(self.keyfile_env_var)
         if not path:
             return None
+        register_secret(path)
         if not os.path.isfile(path):
             raise GcpCredentialsError(
                 f"the service-account keyfile named by ${self.keyfile_env_var} does not exist or is not a file"
@@ -50,10 +62,28 @@ class GcpResource(ConfigurableResource):
 
             with open(path) as handle:
                 key = json.load(handle)
-        except (OSError, ValueError):
-            raise GcpCredentialsError(f"the keyfile named by ${self.keyfile_env_var} is not readable JSON") from None
-        if key.get("type") != "service_account" or "private_key" not in key or "client_email" not in key:
-            raise GcpCredentialsError(f"the keyfile named by ${self.keyfile_env_var} is not a service-account key")
+        except OSError as e:
+            raise GcpCredentialsError(
+                f"the keyfile named by ${self.keyfile_env_var} cannot be read ({e.strerror or type(e).__name__})"
+            ) from None
+        except ValueError as e:
+            where = f" (line {e.lineno}, column {e.colno})" if hasattr(e, "lineno") else ""
+            raise GcpCredentialsError(
+                f"the keyfile named by ${self.keyfile_env_var} is not readable JSON{where}"
+            ) from None
+        if not isinstance(key, dict):
+            raise GcpCredentialsError(
+                f"the keyfile named by ${self.keyfile_env_var} is not a service-account key: it holds a JSON "
+                f"{_json_kind(key)}, not an object with {', '.join(SERVICE_ACCOUNT_FIELDS)}"
+            )
+        missing = [name for name in SERVICE_ACCOUNT_FIELDS if not isinstance(key.get(name), str) or not key[name]]
+        if missing or key.get("type") != "service_account":
+            kind = key.get("type")
+            what = f"its type is {kind!r}" if isinstance(kind, str) and kind != "service_account" else \
+                f"it lacks {', '.join(missing)}"
+            raise GcpCredentialsError(
+                f"the keyfile named by ${self.keyfile_env_var} is not a service-account key: {what}"
+            )
         return path
 
     def credentials(self, emulated: bool):
@@ -102,7 +132,11 @@ class GcpResource(ConfigurableResource):
 
     # ---- Spark's GCS connector --------------------------------------------------------------------------------
     def hadoop_gcs_config(self) -> dict[str, str]:
-        """``spark.hadoop.fs.gs.*`` settings for the GCS Hadoop connector (connector 2.2.x, Hadoop 3.5 safe)."""
+        """``spark.hadoop.fs.gs.*`` settings for the GCS Hadoop connector (connector 2.2.x, Hadoop 3.5 safe).
+
+        No secret among them (they become ``--conf`` arguments of the driver JVM, visible to ``ps``): the keyfile
+        path is in ``hadoop_gcs_secrets``, for the running session's Hadoop configuration. Raises
+        ``GcpCredentialsError`` for a keyfile that cannot be used."""
         config = {
             "spark.hadoop.fs.gs.impl": "com.google.cloud.hadoop.fs.gcs.GoogleHadoopFileSystem",
             "spark.hadoop.fs.AbstractFileSystem.gs.impl": "com.google.cloud.hadoop.fs.gcs.GoogleHadoopFS",
@@ -120,10 +154,27 @@ class GcpResource(ConfigurableResource):
                 "spark.hadoop.fs.gs.auth.null.enable": "true",
             })
             return config
-        keyfile = self.keyfile()
-        if keyfile:
-            config.update({
-                "spark.hadoop.google.cloud.auth.service.account.enable": "true",
-                "spark.hadoop.google.cloud.auth.service.account.json.keyfile": keyfile,
-            })
+        if self.keyfile():
+            config["spark.hadoop.google.cloud.auth.service.account.enable"] = "true"
         return config
+
+    def hadoop_gcs_secrets(self) -> dict[str, str]:
+        """Hadoop settings that hold secrets (the keyfile path, when one is configured and no emulator is): to be set
+        on the live session's Hadoop configuration (``sparkContext._jsc.hadoopConfiguration()``), before the first
+        ``gs://`` access, never passed as Spark conf (which pyspark puts on the JVM's command line)."""
+        if self.gcs_endpoint:
+            return {}
+        keyfile = self.keyfile()
+        return {KEYFILE_HADOOP_KEY: keyfile} if keyfile else {}
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number" if isinstance(value, (int, float)) else type(value).__name__

@@ -9,7 +9,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from taxi_platform.sources.base import FetchedMonth, MonthNotFoundError, SourceError
-from taxi_platform.sources.download import local_path_of_file_url, probe, redact_url
+from taxi_platform.redaction import redact_url
+from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, local_path_of_file_url, probe
 from taxi_platform.sources.fetch import (
     check_taxi_type_name,
     fetch_csv_url,
@@ -21,6 +22,9 @@ from taxi_platform.sources.fetch import (
 from taxi_platform.sources.local_files import list_month_folder
 
 SourceKind = Literal["sample", "tlc", "backup", "local"]
+
+# Where the default templates' hosts redirect to: GitHub release downloads go to its asset hosts.
+DEFAULT_REDIRECT_HOSTS = ["objects.githubusercontent.com", "release-assets.githubusercontent.com"]
 
 
 class TaxiSourceResource(ConfigurableResource):
@@ -53,6 +57,19 @@ class TaxiSourceResource(ConfigurableResource):
     max_attempts: int = Field(default=4, description="Attempts per download (transient errors: connection, timeout, 408, 429, 5xx).")
     backoff_seconds: float = Field(default=1.0, description="Backoff before retry n (from 0): backoff_seconds * 2**n, plus jitter.")
     timeout_seconds: float = Field(default=60.0, description="Connect and read timeout of each HTTP request.")
+    deadline_seconds: float = Field(
+        default=DEFAULT_DEADLINE_SECONDS,
+        description="Total time of one download, all attempts and waits included (a slow server is cut off then).",
+    )
+    max_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES,
+        description="Largest file a download may write, in bytes after any Content-Encoding is decoded (4 GiB).",
+    )
+    redirect_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REDIRECT_HOSTS),
+        description="Hosts besides the template's own that redirects may lead to (exact names, or *.domain); any "
+        "other redirect is refused before it is followed.",
+    )
 
     def source_uri(self, taxi_type: str, month: str) -> str:
         """Where ``fetch_month`` would read this month from (URL with credentials stripped, path, or sample URI)."""
@@ -77,8 +94,15 @@ class TaxiSourceResource(ConfigurableResource):
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
+        if self.max_bytes < 1 or not self.deadline_seconds > 0:
+            raise ValueError(f"max_bytes and deadline_seconds must be > 0, got {self.max_bytes}, {self.deadline_seconds}")
         retry = dict(
-            max_attempts=self.max_attempts, backoff_seconds=self.backoff_seconds, timeout_seconds=self.timeout_seconds
+            max_attempts=self.max_attempts,
+            backoff_seconds=self.backoff_seconds,
+            timeout_seconds=self.timeout_seconds,
+            deadline_seconds=self.deadline_seconds,
+            max_bytes=self.max_bytes,
+            redirect_hosts=tuple(self.redirect_hosts),
         )
         if self.kind == "sample":
             return fetch_sample(taxi_type, month, workdir, rows=self.sample_rows_per_month, seed=self.sample_seed)
@@ -99,10 +123,13 @@ class TaxiSourceResource(ConfigurableResource):
         - ``sample``: always True (the generator makes any month).
         - ``local``: the file exists, or the month folder holds parquet/CSV files.
         - ``tlc``/``backup``: one HTTP HEAD (a GET with the body unread when the host refuses HEAD) with
-          ``timeout_seconds``, no retries; ``file://`` templates are a path check.
+          ``timeout_seconds`` (at most twice that in all), no retries, redirects as for downloads; 404, 410 and
+          403 (what S3 and CloudFront answer for a file not there) mean "not published yet"; ``file://``
+          templates are a path check.
 
         Raises ``TransientSourceError`` when a remote source cannot tell right now (connection error, timeout,
-        408, 429, 5xx) and ``SourceError`` for any other unexpected answer.
+        408, 429, 5xx), ``RedirectRefusedError`` for a redirect off the allowed hosts, and ``SourceError`` for any
+        other unexpected answer. Messages are redacted (no credentials, query strings or secrets).
         """
         check_taxi_type_name(taxi_type)
         if self.kind == "sample":
@@ -121,7 +148,8 @@ class TaxiSourceResource(ConfigurableResource):
             return True
         template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
         url = format_template(template, taxi_type, month, setting=f"{self.kind}_url_template")
-        return probe(url, timeout_seconds=self.timeout_seconds, describe=f"{taxi_type} {month}", item="month")
+        return probe(url, timeout_seconds=self.timeout_seconds, redirect_hosts=tuple(self.redirect_hosts),
+                     describe=f"{taxi_type} {month}", item="month")
 
     def describe(self) -> dict:
         """A safe-to-log summary of the configuration (templates with credentials stripped)."""
@@ -135,6 +163,9 @@ class TaxiSourceResource(ConfigurableResource):
                 max_attempts=self.max_attempts,
                 backoff_seconds=self.backoff_seconds,
                 timeout_seconds=self.timeout_seconds,
+                deadline_seconds=self.deadline_seconds,
+                max_bytes=self.max_bytes,
+                redirect_hosts=list(self.redirect_hosts),
             )
         else:
             summary.update(template=self.local_path_template)

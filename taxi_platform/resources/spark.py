@@ -60,7 +60,8 @@ LOCAL_CONFIG: dict[str, str] = {
 }
 
 
-# Spark's default redaction plus the GCS connector's keyfile setting: never shown in the Spark UI or event logs.
+# Spark's default redaction plus the GCS connector's keyfile setting: should one be configured through spark_config,
+# it is never shown in the Spark UI or event logs (the resource itself never puts it in the Spark conf).
 REDACTION_REGEX = r"(?i)secret|password|token|access[.]key|keyfile"
 
 
@@ -120,7 +121,7 @@ class SparkResource(LazyPySparkResource):
     gcp: Optional[GcpResource] = Field(
         default=None,
         description="Set for a lake on gs://: the resource adds the GCS connector jar and its settings (credentials "
-        "from the GCP resource; the keyfile path is redacted in the Spark UI).",
+        "from the GCP resource; the keyfile path is set on the running session, never on the JVM's command line).",
     )
 
     # ---- configuration ---------------------------------------------------------------------------------------
@@ -155,7 +156,8 @@ class SparkResource(LazyPySparkResource):
             if self.gcp is not None:
                 raise SparkTargetError(
                     "Spark target 'connect': the GCS connector must be on the Spark Connect server (start it with "
-                    "--jars <gcs-connector jar> and the fs.gs.* settings, see GcpResource.hadoop_gcs_config)"
+                    "--jars <gcs-connector jar> and the fs.gs.* settings, see GcpResource.hadoop_gcs_config; a keyfile "
+                    "path belongs in a 0600 --properties-file, not in a --conf on the server's command line)"
                 )
             server_side = sorted(k for k in self.spark_config if not k.startswith("spark.sql."))
             if server_side:
@@ -262,7 +264,21 @@ class SparkResource(LazyPySparkResource):
         for key, value in config.items():
             if key.startswith("spark.sql."):
                 session.conf.set(key, value)  # a reused session still gets this resource's SQL settings
+        self._set_hadoop_secrets(session)
         return session
+
+    def _set_hadoop_secrets(self, session) -> None:
+        """Credentials (the GCS keyfile path) go on the live session's Hadoop configuration, through the Py4J socket:
+        pyspark passes every builder setting to spark-submit as ``--conf k=v``, on the driver JVM's command line,
+        which any local user can read with ``ps``. Set before the first ``gs://`` access; DataFrame reads and writes
+        ship this configuration to executors."""
+        if self.gcp is None:
+            return
+        secrets = self.gcp.hadoop_gcs_secrets()
+        if secrets:
+            hadoop = session.sparkContext._jsc.hadoopConfiguration()
+            for key, value in secrets.items():
+                hadoop.set(key, value)
 
     def _connect_session(self):
         host, port = self.connect_address()

@@ -5,19 +5,26 @@ Pyarrow only (no Spark). The Dagster face of this package is ``taxi_platform.res
 
 from taxi_platform.sources.base import (
     CorruptFileError,
+    DownloadDeadlineError,
+    DownloadLimitError,
     EmptyMonthError,
     FetchedMonth,
     InconsistentFilesError,
     MonthNotFoundError,
+    RedirectRefusedError,
     SourceError,
     TransientSourceError,
     WrongMonthError,
     WrongTaxiTypeError,
 )
-from taxi_platform.sources.download import download, redact_url
+from taxi_platform.redaction import redact_text, redact_url
+from taxi_platform.sources.download import download, probe
 
 __all__ = [
     "CorruptFileError",
+    "DownloadDeadlineError",
+    "DownloadLimitError",
+    "RedirectRefusedError",
     "EmptyMonthError",
     "FetchedMonth",
     "InconsistentFilesError",
@@ -27,5 +34,7 @@ __all__ = [
     "WrongMonthError",
     "WrongTaxiTypeError",
     "download",
+    "probe",
+    "redact_text",
     "redact_url",
 ]

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from taxi_platform.redaction import safe_message
+
 TEMP_PREFIX = ".part-"
 
 
@@ -35,3 +37,19 @@ def atomic_output(final: Path) -> Iterator[Path]:
     except BaseException:
         remove_quietly(tmp)
         raise
+
+
+@contextmanager
+def os_errors_named(describe: str) -> Iterator[None]:
+    """Re-raise an ``OSError`` of the block (disk full, cross-device rename, folder not empty, permissions...) as an
+    ``OSError`` of the same errno whose message starts with ``describe`` (e.g. ``"yellow 2021-03"``) and names the
+    file(s) involved. Errors whose message already starts with ``describe`` pass as they are; so do the HTTP
+    client's exceptions (they are OSErrors too) and every non-OS error."""
+    try:
+        yield
+    except OSError as e:
+        if type(e).__module__.startswith(("requests", "urllib3")) or str(e).startswith(f"[Errno {e.errno}] {describe}:"):
+            raise
+        files = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+        where = f" ({files})" if files else ""
+        raise OSError(e.errno, safe_message(f"{describe}: {e.strerror or e}{where}")) from None

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from taxi_platform.redaction import safe_message
+
 
 @dataclass(frozen=True)
 class FetchedMonth:
@@ -29,7 +31,15 @@ class FetchedMonth:
 
 
 class SourceError(Exception):
-    """A month could not be fetched. The message names what was fetched, from where, and what is wrong."""
+    """A month could not be fetched. The message names what was fetched, from where, and what is wrong.
+
+    Every message goes through ``taxi_platform.redaction.safe_message`` here, whoever builds it: URLs lose userinfo
+    and query strings, secret parameters and registered secrets are removed (also inside a wrapped third-party
+    exception's text), and it is capped at ``MAX_MESSAGE_CHARS`` (the head, then how many more characters there were).
+    """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(safe_message(message))
 
 
 class TransientSourceError(SourceError):
@@ -38,7 +48,20 @@ class TransientSourceError(SourceError):
 
 
 class MonthNotFoundError(SourceError):
-    """The source has no such month (HTTP 404/410, or a missing local file or folder)."""
+    """The source has no such month (HTTP 404/410, 403 as S3 and CloudFront answer for a missing key, or a missing
+    local file or folder)."""
+
+
+class DownloadLimitError(SourceError):
+    """A download went past its size cap (``max_bytes``, counted after any Content-Encoding is decoded). Not retried."""
+
+
+class DownloadDeadlineError(TransientSourceError):
+    """A download (all its attempts and waits) did not finish within its total deadline (``deadline_seconds``)."""
+
+
+class RedirectRefusedError(SourceError):
+    """The source redirected to a host that is neither its own nor in the allow-list, or off HTTP(S)/TLS."""
 
 
 class CorruptFileError(SourceError):

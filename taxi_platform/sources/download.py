@@ -1,55 +1,65 @@
-"""Robust downloads: streamed to a temp file, length-checked, retried with backoff on transient errors.
+"""Robust, bounded downloads: streamed to a temp file, length-checked, retried with backoff on transient errors.
 
 ``download`` is shared by everything that fetches a file over HTTP(S) (raw months, the CSV backup, the zone lookup).
 It also accepts ``file://`` URLs (copied locally, no retries), which is handy for users with a local mirror and for tests.
 
+Bounds (both enforced while streaming, both settings of the ``sources`` resource):
+- ``deadline_seconds`` (default 1800 s): the whole download, every attempt and every wait between attempts. A watchdog
+  aborts the connection at the deadline, so a server trickling bytes cannot hold a run longer (``timeout_seconds`` is
+  only the limit of one connect or read). Past it: ``DownloadDeadlineError`` (a ``TransientSourceError``).
+- ``max_bytes`` (default 4 GiB; the largest TLC files, fhvhv parquet, are about 0.5 GB): bytes written to disk,
+  counted AFTER any Content-Encoding (gzip, deflate, br) is decoded, so a small compressed body cannot inflate past it.
+  A Content-Length above it is refused before the body is read. Past it: ``DownloadLimitError``, not retried.
+
+Redirects are followed by hand under ``http_session.RedirectPolicy``: to the source's own host or one of
+``redirect_hosts`` only, never from HTTPS down to HTTP; anything else is a ``RedirectRefusedError`` naming both
+hosts, raised before the target is contacted.
+
 Transient (retried): connection errors, timeouts, a body cut short (truncated transfer), HTTP 408, 429 and 5xx.
-Not retried: 404/410 (``MonthNotFoundError``), any other 4xx (``SourceError``), unsupported schemes, redirects to a
-non-HTTP scheme (requests refuses those), too many redirects.
+Not retried: 404/410 and 403 (``MonthNotFoundError``: S3 and CloudFront answer 403 for a key that does not exist),
+any other 4xx (``SourceError``), unsupported schemes, refused or too many redirects, the size cap.
+An OS error while writing (disk full, ...) is re-raised as an ``OSError`` of the same errno naming what was fetched.
 
 Proxies from the environment (HTTP(S)_PROXY, NO_PROXY) are honoured, as requests does by default.
-URLs in log lines and error messages go through ``redact_url`` (no userinfo, no query string carrying a token/key/sig).
+Every message (errors raised or wrapped, log lines) goes through ``taxi_platform.redaction``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import random
-import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
+from typing import Callable, Sequence
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
 
+from taxi_platform.redaction import redact_url, redacting_logger, safe_message
 from taxi_platform.sources.atomic import remove_quietly, temp_path_for
-from taxi_platform.sources.base import CorruptFileError, MonthNotFoundError, SourceError, TransientSourceError
+from taxi_platform.sources.base import (
+    CorruptFileError,
+    DownloadDeadlineError,
+    DownloadLimitError,
+    MonthNotFoundError,
+    SourceError,
+    TransientSourceError,
+)
+from taxi_platform.sources.http_session import Deadline, RedirectPolicy, open_following_redirects, session_under
 
-logger = logging.getLogger(__name__)
+logger = redacting_logger(__name__)  # every line through taxi_platform.redaction
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
 MAX_RETRY_AFTER_SECONDS = 60.0
-USER_AGENT = "taxi-platform/0.1 (python-requests)"
+DEFAULT_DEADLINE_SECONDS = 1800.0
+DEFAULT_MAX_BYTES = 4 << 30  # 4 GiB
+NOT_FOUND_STATUSES = (403, 404, 410)
+_FORBIDDEN_HINT = " (S3 and CloudFront answer 403 for a file that does not exist; or the URL's credentials are refused)"
 
-_SECRET_QUERY = re.compile(r"token|key|sig", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """``url`` safe to log: userinfo removed; a query string mentioning token/key/sig replaced by ``<redacted>``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if not parts.scheme or not parts.netloc and parts.scheme != "file":
-        return url
-    netloc = parts.netloc.rpartition("@")[2]
-    query = "<redacted>" if parts.query and _SECRET_QUERY.search(parts.query) else parts.query
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+__all__ = ["download", "probe", "redact_url", "local_path_of_file_url", "DEFAULT_DEADLINE_SECONDS", "DEFAULT_MAX_BYTES"]
 
 
 @dataclass
@@ -60,6 +70,17 @@ class _Transient(Exception):
     retry_after: float | None = None
     truncated: bool = False
 
+    def __post_init__(self) -> None:
+        self.reason = safe_message(self.reason, 500)
+
+
+class _DeadlineHit(Exception):
+    """The deadline's watchdog ended the attempt."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(received)
+        self.received = received
+
 
 def download(
     url: str,
@@ -68,6 +89,9 @@ def download(
     max_attempts: int = 4,
     backoff_seconds: float = 1.0,
     timeout_seconds: float = 60.0,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    redirect_hosts: Sequence[str] = (),
     describe: str = "download",
     item: str = "file",
     sleep: Callable[[float], None] = time.sleep,
@@ -79,52 +103,68 @@ def download(
     404 means (``"month"`` -> "the source has no such month (HTTP 404) at URL").
 
     Retries transient errors ``max_attempts`` times in all, sleeping ``backoff_seconds * 2**attempt`` (+ up to 10 %
-    jitter; at least the server's Retry-After, capped at 60 s) between attempts.
+    jitter; at least the server's Retry-After, capped at 60 s) between attempts, all within ``deadline_seconds``.
+    ``timeout_seconds`` bounds each connect and each read; ``max_bytes`` the bytes written (decoded);
+    ``redirect_hosts`` are the hosts besides the URL's own that redirects may lead to (``*.domain`` allowed).
 
-    Raises ``MonthNotFoundError`` (404/410 or missing file), ``CorruptFileError`` (still truncated after the last
-    attempt), ``TransientSourceError`` (still failing transiently after the last attempt, naming the attempts, the URL
-    and the last error), ``SourceError`` (anything else).
+    Raises ``MonthNotFoundError`` (403/404/410 or missing file), ``CorruptFileError`` (still truncated after the last
+    attempt), ``DownloadDeadlineError`` (the deadline passed), ``TransientSourceError`` (still failing transiently
+    after the last attempt, naming the attempts, the URL and the last error), ``DownloadLimitError`` (over
+    ``max_bytes``), ``RedirectRefusedError``, ``SourceError`` (anything else), ``OSError`` (writing ``dest``; the
+    message names ``describe``).
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+    if max_bytes < 1:
+        raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    _os_step(lambda: dest.parent.mkdir(parents=True, exist_ok=True), describe, f"create the folder {dest.parent}")
     safe = redact_url(url)
     scheme = urlsplit(url).scheme.lower()
     if scheme == "file":
-        return _copy_file_url(url, dest, describe=describe, item=item)
+        return _copy_file_url(url, dest, describe=describe, item=item, max_bytes=max_bytes)
     if scheme not in ("http", "https"):
         raise SourceError(f"{describe}: unsupported URL scheme {scheme or '(none)'!r} in {safe} (expected http, https or file)")
 
+    deadline = Deadline(deadline_seconds)
+    policy = RedirectPolicy.for_source(url, redirect_hosts)
     last: _Transient | None = None
-    with requests.Session() as session:
-        session.headers["User-Agent"] = USER_AGENT
-        for attempt in range(max_attempts):
-            logger.info("%s: GET %s (attempt %d of %d)", describe, safe, attempt + 1, max_attempts)
-            tmp = temp_path_for(dest)
-            started = time.monotonic()
-            try:
-                size = _attempt(session, url, tmp, safe=safe, describe=describe, item=item, timeout=timeout_seconds)
-                os.replace(tmp, dest)
-            except _Transient as error:
-                remove_quietly(tmp)
-                last = error
-                if attempt + 1 < max_attempts:
-                    delay = backoff_seconds * 2**attempt
-                    delay += random.uniform(0, 0.1 * delay)
-                    if error.retry_after is not None:
-                        delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER_SECONDS))
-                    logger.warning(
-                        "%s: attempt %d of %d at %s failed (%s); retrying in %.2f s",
-                        describe, attempt + 1, max_attempts, safe, error.reason, delay,
-                    )
-                    sleep(delay)
-                continue
-            except BaseException:
-                remove_quietly(tmp)
-                raise
-            logger.info("%s: got %d bytes from %s in %.1f s", describe, size, safe, time.monotonic() - started)
-            return size
+    try:
+        with session_under(deadline) as session:
+            for attempt in range(max_attempts):
+                logger.info("%s: GET %s (attempt %d of %d)", describe, safe, attempt + 1, max_attempts)
+                tmp = temp_path_for(dest)
+                started = time.monotonic()
+                try:
+                    size = _attempt(session, url, tmp, safe=safe, describe=describe, item=item,
+                                    timeout=timeout_seconds, deadline=deadline, policy=policy, max_bytes=max_bytes)
+                    _os_step(lambda: os.replace(tmp, dest), describe, f"move the download into place at {dest}")
+                except _Transient as error:
+                    remove_quietly(tmp)
+                    last = error
+                    if attempt + 1 < max_attempts:
+                        delay = backoff_seconds * 2**attempt
+                        delay += random.uniform(0, 0.1 * delay)
+                        if error.retry_after is not None:
+                            delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER_SECONDS))
+                        if delay >= deadline.remaining():
+                            raise _deadline_error(describe, safe, deadline, 0, f"; last error: {error.reason}") from None
+                        logger.warning(
+                            "%s: attempt %d of %d at %s failed (%s); retrying in %.2f s",
+                            describe, attempt + 1, max_attempts, safe, error.reason, delay,
+                        )
+                        sleep(delay)
+                    continue
+                except _DeadlineHit as hit:
+                    remove_quietly(tmp)
+                    raise _deadline_error(describe, safe, deadline, hit.received, "") from None
+                except BaseException:
+                    remove_quietly(tmp)
+                    raise
+                logger.info("%s: got %d bytes from %s in %.1f s", describe, size, safe, time.monotonic() - started)
+                return size
+    finally:
+        deadline.cancel()
 
     assert last is not None
     attempts = f"{max_attempts} attempt{'s' if max_attempts != 1 else ''}"
@@ -133,25 +173,60 @@ def download(
     raise TransientSourceError(f"{describe}: gave up after {attempts} at {safe}; last error: {last.reason}")
 
 
-def _attempt(
-    session: requests.Session, url: str, tmp: Path, *, safe: str, describe: str, item: str, timeout: float
-) -> int:
-    """One GET streamed to ``tmp``; returns the bytes received, raises ``_Transient`` or a final ``SourceError``."""
+def _deadline_error(describe: str, safe: str, deadline: Deadline, received: int, detail: str) -> DownloadDeadlineError:
+    got = f" (the attempt in progress had received {received} bytes)" if received else ""
+    return DownloadDeadlineError(
+        f"{describe}: the download from {safe} did not finish within its deadline of {deadline.seconds:g} s"
+        f"{got}{detail}; raise the source's deadline_seconds for a slow link"
+    )
+
+
+def _os_step(step: Callable[[], object], describe: str, what: str):
+    """Run a filesystem step; an OSError becomes one of the same errno whose message names ``describe``."""
     try:
-        response = session.get(url, stream=True, timeout=(timeout, timeout), allow_redirects=True)
+        return step()
+    except OSError as e:
+        if isinstance(e, requests.exceptions.RequestException):
+            raise
+        raise OSError(e.errno, safe_message(f"{describe}: cannot {what}: {e.strerror or e}")) from None
+
+
+def _attempt(
+    session: requests.Session,
+    url: str,
+    tmp: Path,
+    *,
+    safe: str,
+    describe: str,
+    item: str,
+    timeout: float,
+    deadline: Deadline,
+    policy: RedirectPolicy,
+    max_bytes: int,
+) -> int:
+    """One GET streamed to ``tmp``; returns the bytes received, raises ``_Transient``, ``_DeadlineHit`` or a final
+    ``SourceError``."""
+    if deadline.expired:
+        raise _DeadlineHit(0)
+    try:
+        response = open_following_redirects(session, "GET", url, policy=policy, deadline=deadline,
+                                            timeout_seconds=timeout, describe=describe)
     except (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as e:
-        raise SourceError(f"{describe}: cannot fetch {safe}: {_safe_error(e, url)}") from None
-    except requests.exceptions.TooManyRedirects:
-        raise SourceError(f"{describe}: too many redirects fetching {safe}") from None
+        raise SourceError(f"{describe}: cannot fetch {safe}: {e}") from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
-        raise _Transient(f"{type(e).__name__}: {_safe_error(e, url)}") from None
+        if deadline.expired:
+            raise _DeadlineHit(0) from None
+        raise _Transient(f"{type(e).__name__}: {e}") from None
     except requests.exceptions.RequestException as e:
-        raise SourceError(f"{describe}: cannot fetch {safe}: {type(e).__name__}: {_safe_error(e, url)}") from None
+        if deadline.expired:
+            raise _DeadlineHit(0) from None
+        raise SourceError(f"{describe}: cannot fetch {safe}: {type(e).__name__}: {e}") from None
 
     with response:
         status = response.status_code
-        if status in (404, 410):
-            raise MonthNotFoundError(f"{describe}: the source has no such {item} (HTTP {status}) at {safe}")
+        if status in NOT_FOUND_STATUSES:
+            hint = _FORBIDDEN_HINT if status == 403 else ""
+            raise MonthNotFoundError(f"{describe}: the source has no such {item} (HTTP {status}) at {safe}{hint}")
         if status in (408, 429) or 500 <= status <= 599:
             raise _Transient(f"HTTP {status} {response.reason or ''}".rstrip(), retry_after=_retry_after(response))
         if not 200 <= status <= 299:
@@ -163,12 +238,24 @@ def _attempt(
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding in ("", "identity") and response.headers.get("Content-Length", "").strip().isdigit():
             expected = int(response.headers["Content-Length"])
+            if expected > max_bytes:
+                raise DownloadLimitError(
+                    f"{describe}: {safe} is {expected} bytes (Content-Length), more than the download limit of "
+                    f"{max_bytes} bytes (max_bytes); nothing was written"
+                )
 
         received = 0
+        out = _os_step(lambda: open(tmp, "wb"), describe, f"write the download to {tmp.parent}")
         try:
-            with open(tmp, "wb") as out:
+            with out:
                 for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
-                    out.write(chunk)
+                    if received + len(chunk) > max_bytes:
+                        what = f"with Content-Encoding {encoding}, " if encoding not in ("", "identity") else ""
+                        raise DownloadLimitError(
+                            f"{describe}: {safe} is larger than the download limit of {max_bytes} bytes "
+                            f"({what}stopped at {received} bytes written); raise max_bytes if the file is right"
+                        )
+                    _os_step(lambda: out.write(chunk), describe, f"write the download to {tmp.parent}")
                     received += len(chunk)
         except (
             requests.exceptions.ChunkedEncodingError,
@@ -176,12 +263,14 @@ def _attempt(
             requests.exceptions.ConnectionError,
             requests.exceptions.Timeout,
         ) as e:
+            if deadline.expired:
+                raise _DeadlineHit(received) from None
             received = _bytes_read_before(e, received)
             if expected is not None:
                 raise _Transient(f"truncated: got {received} of {expected} bytes", truncated=True) from None
-            raise _Transient(
-                f"connection broken after {received} bytes: {_safe_error(e, url)}", truncated=True
-            ) from None
+            raise _Transient(f"connection broken after {received} bytes: {e}", truncated=True) from None
+        if deadline.expired:  # the watchdog may have cut a body that has no length: its end cannot be trusted
+            raise _DeadlineHit(received)
         if expected is not None and received != expected:
             raise _Transient(f"truncated: got {received} of {expected} bytes", truncated=True)
         return received
@@ -219,17 +308,6 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def _safe_error(error: BaseException, url: str) -> str:
-    """An exception's text with the raw URL (which may carry credentials) replaced by its redacted form."""
-    text = str(error)
-    if url in text:
-        text = text.replace(url, redact_url(url))
-    parts = urlsplit(url)
-    if "@" in parts.netloc:
-        text = text.replace(parts.netloc.rpartition("@")[0] + "@", "")
-    return text
-
-
 def local_path_of_file_url(url: str) -> Path:
     """The local path of a ``file://`` URL (``file:///data/x.parquet`` -> ``/data/x.parquet``)."""
     parts = urlsplit(url)
@@ -238,7 +316,7 @@ def local_path_of_file_url(url: str) -> Path:
     return Path(url2pathname(parts.path))
 
 
-def _copy_file_url(url: str, dest: Path, *, describe: str, item: str) -> int:
+def _copy_file_url(url: str, dest: Path, *, describe: str, item: str, max_bytes: int) -> int:
     """``file://`` download: a plain local copy, atomically placed at ``dest``."""
     try:
         src = local_path_of_file_url(url)
@@ -248,11 +326,19 @@ def _copy_file_url(url: str, dest: Path, *, describe: str, item: str) -> int:
         raise MonthNotFoundError(f"{describe}: the source has no such {item} (no file) at {redact_url(url)}")
     if not src.is_file():
         raise SourceError(f"{describe}: {redact_url(url)} is not a regular file")
+    size = src.stat().st_size
+    if size > max_bytes:
+        raise DownloadLimitError(
+            f"{describe}: {redact_url(url)} is {size} bytes, more than the download limit of {max_bytes} bytes (max_bytes)"
+        )
     tmp = temp_path_for(dest)
     try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
-            shutil.copyfileobj(fin, fout, CHUNK_SIZE)
-        os.replace(tmp, dest)
+        def copy() -> None:
+            with open(src, "rb") as fin, open(tmp, "wb") as fout:
+                shutil.copyfileobj(fin, fout, CHUNK_SIZE)
+            os.replace(tmp, dest)
+
+        _os_step(copy, describe, f"copy {redact_url(url)} to {dest}")
     except BaseException:
         remove_quietly(tmp)
         raise
@@ -265,13 +351,24 @@ def _copy_file_url(url: str, dest: Path, *, describe: str, item: str) -> int:
 _HEAD_REFUSED = (403, 405, 501)
 
 
-def probe(url: str, *, timeout_seconds: float = 60.0, describe: str = "probe", item: str = "file") -> bool:
-    """Whether ``url`` is there, without downloading it: one HTTP HEAD (redirects followed), or, when the host refuses
-    HEAD (403/405/501), one GET whose body is never read. ``file://`` URLs are a path check. No retries: a caller that
-    polls (the newest-month sensor) simply asks again later.
+def probe(
+    url: str,
+    *,
+    timeout_seconds: float = 60.0,
+    deadline_seconds: float | None = None,
+    redirect_hosts: Sequence[str] = (),
+    describe: str = "probe",
+    item: str = "file",
+) -> bool:
+    """Whether ``url`` is there, without downloading it: one HTTP HEAD, or, when the host refuses HEAD (403/405/501),
+    one GET whose body is never read; redirects followed under the same policy as ``download``. ``file://`` URLs are
+    a path check. No retries: a caller that polls (the newest-month sensor) simply asks again later. The whole probe
+    has a deadline (default ``2 * timeout_seconds``).
 
-    True for 2xx, False for 404/410 (or no file); raises ``TransientSourceError`` for a connection error, a timeout,
-    408, 429 or 5xx, and ``SourceError`` for any other answer or an unsupported scheme.
+    True for 2xx; False for 404/410, and for 403 (S3 and CloudFront answer 403 for a file that does not exist: not
+    published yet), or no file. Raises ``TransientSourceError`` for a connection error, a timeout, the deadline, 408,
+    429 or 5xx; ``RedirectRefusedError`` for a redirect off the allowed hosts; ``SourceError`` for any other answer
+    or an unsupported scheme.
     """
     safe = redact_url(url)
     scheme = urlsplit(url).scheme.lower()
@@ -282,28 +379,32 @@ def probe(url: str, *, timeout_seconds: float = 60.0, describe: str = "probe", i
             raise SourceError(f"{describe}: {e}") from None
     if scheme not in ("http", "https"):
         raise SourceError(f"{describe}: unsupported URL scheme {scheme or '(none)'!r} in {safe} (expected http, https or file)")
-    with requests.Session() as session:
-        session.headers["User-Agent"] = USER_AGENT
-        for method in ("HEAD", "GET"):
-            try:
-                with session.request(
-                    method, url, stream=True, timeout=(timeout_seconds, timeout_seconds), allow_redirects=True
-                ) as response:
-                    status, reason = response.status_code, response.reason or ""
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
-                raise TransientSourceError(
-                    f"{describe}: cannot tell whether the source has the {item} at {safe}: "
-                    f"{type(e).__name__}: {_safe_error(e, url)}"
-                ) from None
-            except requests.exceptions.RequestException as e:
-                raise SourceError(f"{describe}: cannot probe {safe}: {type(e).__name__}: {_safe_error(e, url)}") from None
-            if method == "HEAD" and status in _HEAD_REFUSED:
-                continue
-            break
+    deadline = Deadline(deadline_seconds if deadline_seconds is not None else 2 * timeout_seconds)
+    policy = RedirectPolicy.for_source(url, redirect_hosts)
+    try:
+        with session_under(deadline) as session:
+            for method in ("HEAD", "GET"):
+                try:
+                    with open_following_redirects(session, method, url, policy=policy, deadline=deadline,
+                                                  timeout_seconds=timeout_seconds, describe=describe) as response:
+                        status, reason = response.status_code, response.reason or ""
+                except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+                    why = f"no answer within the probe's deadline of {deadline.seconds:g} s" if deadline.expired \
+                        else f"{type(e).__name__}: {e}"
+                    raise TransientSourceError(
+                        f"{describe}: cannot tell whether the source has the {item} at {safe}: {why}"
+                    ) from None
+                except requests.exceptions.RequestException as e:
+                    raise SourceError(f"{describe}: cannot probe {safe}: {type(e).__name__}: {e}") from None
+                if method == "HEAD" and status in _HEAD_REFUSED:
+                    continue
+                break
+    finally:
+        deadline.cancel()
     logger.info("%s: %s %s answered HTTP %d", describe, method, safe, status)
     if 200 <= status <= 299:
         return True
-    if status in (404, 410):
+    if status in NOT_FOUND_STATUSES:
         return False
     if status in (408, 429) or 500 <= status <= 599:
         raise TransientSourceError(

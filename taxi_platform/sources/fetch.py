@@ -6,19 +6,19 @@ The final file is ``{workdir}/{taxi_type}_tripdata_{YYYY-MM}.parquet``; it appea
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from taxi_platform.partitions import parse_month
 from taxi_platform.schemas import COURSE_SCHEMAS
-from taxi_platform.sources.atomic import atomic_output, remove_quietly, temp_path_for
+from taxi_platform.sources.atomic import atomic_output, os_errors_named, remove_quietly, temp_path_for
 from taxi_platform.sources.base import FetchedMonth
 from taxi_platform.sources.csv_backup import csv_to_parquet
-from taxi_platform.sources.download import download, redact_url
+from taxi_platform.redaction import redact_text, redact_url, redacting_logger
+from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, download
 from taxi_platform.sources.local_files import fetch_local_path
 from taxi_platform.sources.validate import check_month, check_parquet
 
-logger = logging.getLogger(__name__)
+logger = redacting_logger(__name__)  # every line through taxi_platform.redaction
 
 TEMPLATE_PLACEHOLDERS = "{taxi_type}, {year}, {month:02d}"
 
@@ -36,7 +36,7 @@ def format_template(template: str, taxi_type: str, month: str, *, setting: str =
         return template.format(taxi_type=taxi_type, year=year, month=month_number)
     except (KeyError, IndexError, ValueError) as e:
         raise ValueError(
-            f"{setting} {redact_url(template)!r} cannot be filled ({type(e).__name__}: {e}); "
+            f"{setting} {redact_url(template)!r} cannot be filled ({type(e).__name__}: {redact_text(e)}); "
             f"it may only use the placeholders {TEMPLATE_PLACEHOLDERS}"
         ) from None
 
@@ -71,6 +71,19 @@ def _fetched(taxi_type: str, month: str, path: Path, source_uri: str, rows: int)
     return fetched
 
 
+def _naming_os_errors(fetch):
+    """Decorator: an OS error of a fetch (writing the month's file) names the taxi type and month (``os_errors_named``)."""
+    import functools
+
+    @functools.wraps(fetch)
+    def wrapper(taxi_type: str, month: str, *args, **kwargs):
+        with os_errors_named(f"{taxi_type} {month}"):
+            return fetch(taxi_type, month, *args, **kwargs)
+
+    return wrapper
+
+
+@_naming_os_errors
 def fetch_parquet_url(
     taxi_type: str,
     month: str,
@@ -80,6 +93,9 @@ def fetch_parquet_url(
     max_attempts: int,
     backoff_seconds: float,
     timeout_seconds: float,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    redirect_hosts: tuple[str, ...] = (),
 ) -> FetchedMonth:
     """The TLC's monthly parquet (or any parquet URL, ``file://`` too): downloaded, validated, bytes kept as-is."""
     describe = _describe(taxi_type, month)
@@ -92,6 +108,9 @@ def fetch_parquet_url(
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
             timeout_seconds=timeout_seconds,
+            deadline_seconds=deadline_seconds,
+            max_bytes=max_bytes,
+            redirect_hosts=redirect_hosts,
             describe=describe,
             item="month",
         )
@@ -99,6 +118,7 @@ def fetch_parquet_url(
     return _fetched(taxi_type, month, final, safe, rows)
 
 
+@_naming_os_errors
 def fetch_csv_url(
     taxi_type: str,
     month: str,
@@ -108,6 +128,9 @@ def fetch_csv_url(
     max_attempts: int,
     backoff_seconds: float,
     timeout_seconds: float,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    redirect_hosts: tuple[str, ...] = (),
 ) -> FetchedMonth:
     """The course's (gzip) CSV backup: downloaded, parsed with the explicit course schema, written as parquet."""
     describe = _describe(taxi_type, month)
@@ -122,6 +145,9 @@ def fetch_csv_url(
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
             timeout_seconds=timeout_seconds,
+            deadline_seconds=deadline_seconds,
+            max_bytes=max_bytes,
+            redirect_hosts=redirect_hosts,
             describe=describe,
             item="month",
         )
@@ -131,6 +157,7 @@ def fetch_csv_url(
     return _fetched(taxi_type, month, final, safe, rows)
 
 
+@_naming_os_errors
 def fetch_local(taxi_type: str, month: str, workdir: Path, *, path: Path) -> FetchedMonth:
     """A local file, or a folder of parquet parts / CSV files, made into one validated parquet file in ``workdir``."""
     describe = _describe(taxi_type, month)
@@ -140,6 +167,7 @@ def fetch_local(taxi_type: str, month: str, workdir: Path, *, path: Path) -> Fet
     return _fetched(taxi_type, month, final, str(source), rows)
 
 
+@_naming_os_errors
 def fetch_sample(taxi_type: str, month: str, workdir: Path, *, rows: int, seed: int) -> FetchedMonth:
     """A generated month (``taxi_platform.sample.generator.write_month``), validated like a downloaded one."""
     from taxi_platform.sample.generator import write_month

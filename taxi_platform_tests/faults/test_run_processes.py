@@ -375,6 +375,7 @@ class Rerun:
     d_exit: int
     keyfile: Path
     spark_events: Path
+    c_command_lines: dict[int, str]  # every process of run C's group seen while it ran (its driver JVM too)
 
 
 @pytest.fixture(scope="module")
@@ -395,10 +396,15 @@ def rerun(killed, tmp_path_factory) -> Rerun:
         c = runs.harness("C", RERUN, FAULTS_KEYFILE_ENV=KEYFILE_ENV, **{KEYFILE_ENV: str(keyfile)},
                          FAULTS_SPARK_EVENTS=str(spark_events))
         d = runs.cli("D", CONCURRENT)
+        command_lines: dict[int, str] = {}
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while c.process.poll() is None and time.monotonic() < deadline:  # /proc of C's processes while it runs
+            command_lines.update(group_processes(c.process.pid))
+            time.sleep(0.2)
         c_exit, d_exit = c.wait(), d.wait()
     finally:
         runs.kill_all()
-    return Rerun(lake, killed.home, root, before, c, d, c_exit, d_exit, keyfile, spark_events)
+    return Rerun(lake, killed.home, root, before, c, d, c_exit, d_exit, keyfile, spark_events, command_lines)
 
 
 def test_next_run_and_a_concurrent_month_are_right_and_touch_nothing_else(rerun, oracle):
@@ -436,10 +442,11 @@ def test_next_run_and_a_concurrent_month_are_right_and_touch_nothing_else(rerun,
     assert months == {f"month={m}" for m in (STORED, KILLED, DURING_KILL, CONCURRENT)}
 
 
-def test_keyfile_path_never_reaches_logs_metadata_or_event_logs(rerun):
-    """Run C's Spark settings held a service-account keyfile path: it appears in none of the run's stdout/stderr, the
+def test_keyfile_path_never_reaches_logs_metadata_event_logs_or_command_lines(rerun):
+    """Run C's Spark resource held a service-account keyfile path: it appears in none of the run's stdout/stderr, the
     Dagster instance (event log with every log line, materialization metadata and check result; run records), Spark's
-    event log (which records every Spark setting), or the lake."""
+    event log (which records every Spark and Hadoop setting), the lake, or the command line of any of C's processes
+    (pyspark passes Spark settings to the driver JVM as --conf arguments: the keyfile goes on the live session)."""
     needles = [str(rerun.keyfile).encode(), rerun.keyfile.parent.name.encode(), rerun.keyfile.name.encode(),
                b"PRIVATE KEY"]
     places = {
@@ -450,13 +457,16 @@ def test_keyfile_path_never_reaches_logs_metadata_or_event_logs(rerun):
         "lake": [p for p in rerun.lake.rglob("*") if p.is_file()],
     }
     contents = {where: b"\n".join(p.read_bytes() for p in paths) for where, paths in places.items()}
+    contents["command lines of C's processes"] = "\n".join(rerun.c_command_lines.values()).encode()
+    assert any("java" in cmd and "SparkSubmit" in cmd for cmd in rerun.c_command_lines.values()), \
+        rerun.c_command_lines  # the scan saw the driver JVM
     for where, blob in contents.items():
         assert blob, f"nothing to look at in {where}"
         for needle in needles:
             assert needle not in blob, f"{needle!r} found in {where}"
-    # the greps looked at the right things: the keyfile setting was in Spark's configuration (redacted in its event
-    # log), and the instance holds the run's events and metadata
-    assert KEYFILE_SETTING.encode() in contents["Spark event log"]
-    assert f'"{KEYFILE_SETTING}":"*********(redacted)"'.encode() in contents["Spark event log"]
+    # the greps looked at the right things: the connector was configured for the keyfile (the non-secret switch is in
+    # Spark's configuration; the path itself is never a Spark setting), and the instance holds the run's events
+    assert b'"spark.hadoop.google.cloud.auth.service.account.enable":"true"' in contents["Spark event log"]
+    assert f'"{KEYFILE_SETTING}":"'.encode() not in contents["Spark event log"]
     assert rerun.c.summary()["run_id"].encode() in contents["DAGSTER_HOME"]
     assert b"spark_app_id" in contents["DAGSTER_HOME"] and b"rows_by_month" in contents["DAGSTER_HOME"]

@@ -20,25 +20,3 @@ def gcp(fake_gcs, local_bigquery, monkeypatch):
 
     monkeypatch.setenv("NO_GCE_CHECK", "True")
     return GcpResource(project=PROJECT, gcs_endpoint=fake_gcs.endpoint, bigquery_endpoint=local_bigquery.endpoint)
-
-
-@pytest.fixture(autouse=True)
-def only_loopback(monkeypatch):
-    """Fail any Python connection beyond 127.0.0.1 (e.g. Google's metadata server at 169.254.169.254)."""
-    import ipaddress
-    import socket
-
-    real_connect = socket.socket.connect
-
-    def guarded(sock, address):
-        host = address[0] if isinstance(address, tuple) else None
-        if host is not None:
-            try:
-                loopback = ipaddress.ip_address(host).is_loopback
-            except ValueError:
-                loopback = host == "localhost"
-            if not loopback:
-                raise AssertionError(f"a test tried to reach {address}: only 127.0.0.1 is allowed")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)

@@ -78,11 +78,21 @@ def test_503_forever_gives_up_after_max_attempts(http_server, tmp_path):
 
 
 def test_other_4xx_fails_at_once(http_server, tmp_path):
-    url = http_server.add("/dl/forbidden.bin", status=403)
-    with pytest.raises(SourceError, match="HTTP 403") as info:
+    url = http_server.add("/dl/unauthorized.bin", status=401)
+    with pytest.raises(SourceError, match="HTTP 401") as info:
         download(url, tmp_path / "x.bin", max_attempts=4, describe="t", **FAST)
     assert not isinstance(info.value, MonthNotFoundError)
-    assert http_server.requests("/dl/forbidden.bin") == 1
+    assert http_server.requests("/dl/unauthorized.bin") == 1
+
+
+def test_403_reads_as_not_published_like_404(http_server, tmp_path):
+    """S3 and CloudFront (the TLC's CDN) answer 403 for a key that does not exist."""
+    url = http_server.add("/dl/unpublished.bin", status=403)
+    with pytest.raises(MonthNotFoundError) as info:
+        download(url, tmp_path / "x.bin", max_attempts=4, describe="yellow 2031-01", item="month", **FAST)
+    assert str(info.value).startswith(f"yellow 2031-01: the source has no such month (HTTP 403) at {url} (S3 and")
+    assert http_server.requests("/dl/unpublished.bin") == 1
+    assert leftovers(tmp_path) == []
 
 
 def test_timeout_is_transient(http_server, tmp_path):
@@ -129,5 +139,24 @@ def test_credentials_never_reach_messages(http_server, tmp_path, caplog):
 
 def test_redact_url():
     assert redact_url("https://u:p@host:8443/a/b.parquet?sig=1") == "https://host:8443/a/b.parquet?<redacted>"
-    assert redact_url("https://host/a.csv.gz?page=2") == "https://host/a.csv.gz?page=2"
+    # every query string: a parameter's name does not tell a secret from a page number
+    assert redact_url("https://host/a.csv.gz?page=2") == "https://host/a.csv.gz?<redacted>"
+    assert redact_url("https://h/x?secret=S&password=P#frag") == "https://h/x?<redacted>"
     assert redact_url("data/raw/yellow") == "data/raw/yellow"
+
+
+def test_wrapped_third_party_text_is_redacted(tmp_path, caplog):
+    """requests/urllib3 repeat the URL's path and query in their own text (``Max retries exceeded with url:
+    /x?X-Amz-Signature=...``): the error and the log lines carry none of it."""
+    with socket.socket() as s:  # a free loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://bob:hunter2pw@127.0.0.1:{port}/green_2021-01.parquet?X-Amz-Signature=abcdef123456&token=tok999"
+    with caplog.at_level(logging.DEBUG, logger="taxi_platform.sources"):
+        with pytest.raises(TransientSourceError) as info:
+            download(url, tmp_path / "g.bin", max_attempts=2, describe="green 2021-01", **FAST)
+    message = str(info.value)
+    assert "Max retries exceeded with url: /green_2021-01.parquet?<redacted>" in message
+    text = message + "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("abcdef123456", "tok999", "hunter2pw", "bob"):
+        assert secret not in text
