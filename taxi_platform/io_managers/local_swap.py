@@ -13,7 +13,7 @@ quarantine) together:
 4. **swap** each destination with its staged folder in ONE ``renameat2(RENAME_EXCHANGE)`` (Linux): the path always
    names a whole folder, the old one or the new one, so no reader, plain or platform, finds it missing; the old
    version lands where the staged one was. A destination that did not exist yet is simply renamed into place;
-5. **finish**: delete the journal, release the locks, and move the old versions to ``_trash/old-*``, deleted by a
+5. **finish**: delete the journal, release the locks, and move the old versions to ``_retired/old-*``, deleted by a
    later write (or ``vacuum``) after ``RETIRED_GRACE_SECONDS``: a reader that was listing the old folder at the
    instant of the swap still sees its files, never an emptied folder.
 
@@ -62,8 +62,9 @@ LOCK_SUFFIX = ".lock"
 VERSION_FILE = "_version.json"
 # A staging folder with no lock file, older than this, belongs to a run that died: recovery removes it.
 STALE_STAGING_SECONDS = 6 * 3600
-# A superseded version stays in _trash this long, so that a reader listing it when it was replaced can finish.
+# A superseded version stays in _retired this long, so that a reader listing it when it was replaced can finish.
 RETIRED_GRACE_SECONDS = 300
+RETIRED_DIR = "_retired"
 RETIRED_PREFIX = "old-"
 # Temporary lock/journal files exist for microseconds in a live write; older ones are a crash's leftovers.
 STALE_TEMP_SECONDS = 600
@@ -250,6 +251,7 @@ def publish_all(lake_root: Path, items: list[Publish], write_id: Optional[str] =
         except OSError as error:
             failed = item  # noqa: F821 - the item whose swap raised
             _undo(done)
+            journal.unlink(missing_ok=True)
             raise CommitError(f"{failed.what}: could not replace {failed.destination} "
                               f"({errno.errorcode.get(error.errno, error.errno)}: {error.strerror}); every folder of "
                               f"this write keeps its previous version") from error
@@ -263,13 +265,14 @@ def publish_all(lake_root: Path, items: list[Publish], write_id: Optional[str] =
             os.close(fd)
     for item in items:  # 5: the old versions now sit where the staged folders were: to the trash, for a while
         _retire(lake_root, Path(item.staged))
-    _empty_trash(Path(lake_root) / TRASH_DIR, RETIRED_GRACE_SECONDS)
+    _empty_retired(Path(lake_root) / RETIRED_DIR, RETIRED_GRACE_SECONDS)
 
 
 def _retire(lake_root: Path, old: Path) -> None:
-    """Move a superseded version to ``_trash/old-{ns}-{id}``: a reader that is listing it right now still finishes
+    """Move a superseded version to ``_retired/old-{ns}-{id}``: a reader that is listing it right now still finishes
     (its files are deleted only after ``RETIRED_GRACE_SECONDS``, by a later write or ``vacuum``)."""
-    target = Path(lake_root) / TRASH_DIR / f"{RETIRED_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    target = Path(lake_root) / RETIRED_DIR / f"{RETIRED_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(old, target)
     except FileNotFoundError:
@@ -278,7 +281,7 @@ def _retire(lake_root: Path, old: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _empty_trash(trash: Path, grace_seconds: float, dry_run: bool = False) -> list[str]:
+def _empty_retired(trash: Path, grace_seconds: float, dry_run: bool = False) -> list[str]:
     """Delete superseded versions retired more than ``grace_seconds`` ago; returns their paths."""
     cutoff = time.time_ns() - int(grace_seconds * 1e9)
     gone = []
