@@ -186,6 +186,40 @@ class BigQueryReportIOManager(ConfigurableIOManager):
                  f"WHERE {expr} >= @start AND {expr} < @end GROUP BY 1")
         return {r["month"]: int(r["n"]) for r in client.query(query, job_config=_window_parameters(start, end)).result()}
 
+    # ---- leftovers -------------------------------------------------------------------------------------------
+    def vacuum(self, grace_seconds: float, dry_run: bool = False) -> list[str]:
+        """Staging tables (``_staging_*``) and staged parquet of writes older than ``grace_seconds`` (a killed run's;
+        a live write loads and merges well within it); returns their names (with ``dry_run``: only lists them)."""
+        import time
+
+        cutoff = time.time() - grace_seconds
+        client = self.gcp.bigquery_client()
+        found = []
+        for item in client.list_tables(f"{self.gcp.project}.{self.dataset}"):
+            if not item.table_id.startswith("_staging_"):
+                continue
+            table = client.get_table(item.reference)
+            if table.created is not None and table.created.timestamp() < cutoff:
+                found.append(f"{item.project}.{item.dataset_id}.{item.table_id}")
+                if not dry_run:
+                    client.delete_table(item.reference, not_found_ok=True)
+        if self.staging_uri.startswith("gs://"):
+            store = GcsStore(self.staging_uri, self.gcp.storage_client())
+            stale = [b for b in store._list(store.root, recursive=True)
+                     if b.updated is not None and b.updated.timestamp() < cutoff]
+            found += [f"gs://{store.root.bucket}/{b.name}" for b in stale]
+            if not dry_run:
+                store._delete(stale)
+        elif Path(self.staging_uri).is_dir():
+            import shutil
+
+            for folder in Path(self.staging_uri).iterdir():
+                if folder.stat().st_mtime < cutoff:
+                    found.append(str(folder))
+                    if not dry_run:
+                        shutil.rmtree(folder, ignore_errors=True)
+        return found
+
     # ---- reads -----------------------------------------------------------------------------------------------
     def load_input(self, context: InputContext):
         from google.api_core import exceptions

@@ -408,8 +408,9 @@ def _resolve_dead_journals(lake_root: Path, only: Optional[set[str]] = None) -> 
     return restored
 
 
-def _remove_dead_staging(staging: Path) -> None:
-    locked = set()
+def _remove_dead_staging(staging: Path, stale_seconds: float = STALE_STAGING_SECONDS, dry_run: bool = False) -> list[str]:
+    """Remove staging folders whose writer died (lock free), and unlocked ones older than ``stale_seconds``."""
+    locked, gone = set(), []
     for lock_file in sorted(staging.glob(f"*{LOCK_SUFFIX}")):
         folder = lock_file.with_name(lock_file.name[: -len(LOCK_SUFFIX)])
         locked.add(folder.name)
@@ -417,16 +418,42 @@ def _remove_dead_staging(staging: Path) -> None:
         if not dead:
             continue  # a live write
         try:
-            for leftover in (folder, Path(f"{folder}.previous"), Path(f"{folder}.new")):
-                shutil.rmtree(leftover, ignore_errors=True)
-            lock_file.unlink(missing_ok=True)
+            gone.append(str(folder))
+            if not dry_run:
+                for leftover in (folder, Path(f"{folder}.previous"), Path(f"{folder}.new")):
+                    shutil.rmtree(leftover, ignore_errors=True)
+                lock_file.unlink(missing_ok=True)
         finally:
             _release(fd)
-    cutoff = time.time() - STALE_STAGING_SECONDS
+    cutoff = time.time() - stale_seconds
     for folder in staging.iterdir():
         if folder.is_dir() and folder.name not in locked and _mtime(folder) < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-    _remove_stale_temp_files(staging)
+            gone.append(str(folder))
+            if not dry_run:
+                shutil.rmtree(folder, ignore_errors=True)
+    if not dry_run:
+        _remove_stale_temp_files(staging)
+    return gone
+
+
+def vacuum(lake_root: Path, grace_seconds: float = STALE_STAGING_SECONDS, dry_run: bool = False) -> list[str]:
+    """Remove what no reader needs: dead commits (rolled back), dead writers' staging, unlocked staging and retired
+    versions older than ``grace_seconds``. Returns the paths (with ``dry_run``: only lists them)."""
+    lake_root = Path(lake_root)
+    found: list[str] = []
+    trash = lake_root / TRASH_DIR
+    for journal in sorted(trash.glob("*.json")) if trash.is_dir() else []:
+        dead, fd = _owner_is_dead(journal)
+        _release(fd)
+        if dead:
+            found.append(str(journal))
+    if not dry_run:
+        _resolve_dead_journals(lake_root)
+    staging = lake_root / STAGING_DIR
+    if staging.is_dir():
+        found += _remove_dead_staging(staging, grace_seconds, dry_run)
+    found += _empty_retired(lake_root / RETIRED_DIR, grace_seconds, dry_run)
+    return found
 
 
 def _remove_stale_temp_files(folder: Path) -> None:
@@ -478,6 +505,9 @@ class LocalStore:
 
     def new_staging(self, label: str) -> str:
         return str(new_staging_dir(self.root, label))
+
+    def vacuum(self, grace_seconds: float = STALE_STAGING_SECONDS, dry_run: bool = False) -> list[str]:
+        return vacuum(self.root, grace_seconds, dry_run)
 
     def staged_subfolders(self, staging: str) -> set[str]:
         path = Path(staging)

@@ -155,3 +155,20 @@ def test_a_changed_column_type_fails_naming_the_column_and_replaces_nothing(bq_r
         materialize([reordered_asset(9.0, total_type="string")], resources=resources, partition_key="2021-01")
     assert table_rows(client, table_id) == {"2021-01": (3, 6.0)}
     assert [t.table_id for t in client.list_tables(table_id.rsplit(".", 1)[0])] == ["revenue_test"]
+
+
+def test_vacuum_removes_staging_tables_of_dead_writes(bq_resources):
+    """#14.9: a killed write leaves its ``_staging_*`` table; vacuum removes those past the grace period only."""
+    from google.cloud import bigquery
+
+    resources, table_id, client = bq_resources
+    assert materialize([report_asset(1.0)], resources=resources, partition_key="2021-01").success
+    dataset = table_id.rsplit(".", 1)[0]
+    client.create_table(bigquery.Table(f"{dataset}._staging_revenue_test_dead", schema=[
+        bigquery.SchemaField("x", "INTEGER")]))
+    manager = resources["bq"]
+    assert manager.vacuum(grace_seconds=3600) == []  # too young: could be a live write's
+    assert manager.vacuum(grace_seconds=0, dry_run=True) == [f"{dataset}._staging_revenue_test_dead"]
+    assert manager.vacuum(grace_seconds=0) == [f"{dataset}._staging_revenue_test_dead"]
+    assert [t.table_id for t in client.list_tables(dataset)] == ["revenue_test"]
+    assert table_rows(client, table_id) == {"2021-01": (3, 6.0)}
