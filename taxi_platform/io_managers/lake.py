@@ -243,9 +243,10 @@ class LakeIOManager(ConfigurableIOManager):
         # a month gets about as many files as it had input splits; a month that got more than `files` is compacted
         # below. (Shuffling every row to bound the file count cost as much as the whole rest of the step.)
 
-        staging = store.new_staging(context.run_id)
+        staging = _named_os_errors(f"{name} {months[0]}..{months[-1]}", lambda: store.new_staging(context.run_id))
         try:
-            df.write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(staging)
+            _named_os_errors(f"{name} {months[0]}..{months[-1]}",
+                             lambda: df.write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(staging))
             expected = counted()  # {month: rows} Spark wrote, or None when the target could not tell
             written = {f.split("=", 1)[1] for f in store.staged_subfolders(staging) if f.startswith(f"{MONTH_COLUMN}=")}
             unexpected = sorted(written - set(months))
@@ -412,6 +413,26 @@ class LakeIOManager(ConfigurableIOManager):
             )
             metadata["preview"] = MetadataValue.md(_markdown_preview(store, every_file))
         return metadata
+
+
+# OS errors Spark reports in its exception text (it has no errno): a write failing with one names the dataset.
+_OS_ERROR_PHRASES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied",
+                     "Too many open files", "Invalid cross-device link")
+
+
+def _named_os_errors(what: str, action):
+    """Run ``action``; an OS error (Python's, or Spark's I/O failure) becomes a ``LakeError`` naming ``what``
+    (dataset and months) and the OS error; other errors pass unchanged."""
+    try:
+        return action()
+    except OSError as error:
+        raise LakeError(f"{what}: staging the write failed ({error.strerror or error}); nothing was replaced") from error
+    except Exception as error:
+        text = str(error)
+        phrase = next((p for p in _OS_ERROR_PHRASES if p in text), None)
+        if phrase is None:
+            raise
+        raise LakeError(f"{what}: staging the write failed ({phrase}); nothing was replaced") from error
 
 
 def _count_rows_by_month(df, months: Optional[list[str]]):
