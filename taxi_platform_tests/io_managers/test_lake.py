@@ -220,3 +220,29 @@ def test_outputs_published_together_stay_old_together_when_the_step_fails(resour
     assert materialize([step(3.0)], resources=resources, partition_key="2021-01").success
     for name in ("first", "second"):
         assert ds.dataset(lake_root / f"test/{name}/month=2021-01", format="parquet").to_table().column("x").to_pylist() == [3.0]
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A real 1 MiB filesystem (tmpfs) in the test's folder; skipped where mounting is not allowed."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs CAP_SYS_ADMIN)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_names_the_dataset_and_months_and_keeps_the_month(spark_resource, tiny_filesystem):
+    """#15's part in the lake: ENOSPC while staging a month names the dataset, the months and the OS error."""
+    lake = LakeIOManager(lake_root=str(tiny_filesystem / "lake"), spark=spark_resource, files_per_partition=1)
+    resources = {"spark": spark_resource, "lake_io_manager": lake}
+    small, _ = make_assets(lambda m: 5)
+    assert materialize([small], resources=resources, partition_key="2021-01").success
+    big, _ = make_assets(lambda m: 150_000)  # several MB of parquet: more than the filesystem holds
+    with pytest.raises(LakeError, match=r"test/events 2021-01\.\.2021-01: .*failed \(No space left on device\); "
+                                        r"nothing was replaced"):
+        materialize([big], resources=resources, partition_key="2021-01")
+    assert ds.dataset(tiny_filesystem / "lake/test/events/month=2021-01", format="parquet").count_rows() == 5
