@@ -19,6 +19,7 @@ from taxi_platform.checks import asset_checks
 from taxi_platform.checks.predictions import prediction_checks
 from taxi_platform.checks.rdd import hourly_checks
 from taxi_platform.jobs.asset_jobs import course_analytics_job, monthly_revenue_job, reference_job
+from taxi_platform.jobs.vacuum import vacuum_lake
 from taxi_platform.resources.deployments import report_runs_on_dataproc, resources_for
 from taxi_platform.sensors import newest_month_sensor
 
@@ -31,7 +32,7 @@ if report_runs_on_dataproc(resources):  # TAXI_SPARK_TARGET=dataproc: same repor
     asset_checks = [c for c in asset_checks if all(k.asset_key != REVENUE_MONTHLY_ZONE_KEY for k in c.check_keys)]
 
 all_assets = [taxi_zones, *raw_assets, *clean_assets, trips, revenue_monthly_zone]
-jobs = [monthly_revenue_job, reference_job]
+jobs = [monthly_revenue_job, reference_job, vacuum_lake]
 
 # The course's other analytics (hourly revenue, homework answers, trip-duration model and predictions) need a Spark
 # session in the run's process, which the dataproc target does not have.

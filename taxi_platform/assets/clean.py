@@ -10,7 +10,7 @@ import uuid
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, BackfillPolicy, MetadataValue, Output, multi_asset
 
 from taxi_platform.assets.raw import RAW_TAXI_TYPES, raw_key
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, ObservedWrite
+from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, PUBLISH_TOGETHER_KEY, ObservedWrite
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import QUARANTINE_REASON_COLUMN
 from taxi_platform.transforms.conform import conform_months
@@ -45,7 +45,7 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
             "clean": AssetOut(
                 key=clean_key(taxi_type),
                 io_manager_key="lake_io_manager",
-                metadata={FILES_PER_PARTITION_KEY: 4},
+                metadata={FILES_PER_PARTITION_KEY: 4, PUBLISH_TOGETHER_KEY: True},
                 group_name=group_name,
                 kinds={"spark", "parquet"},
                 description=f"{taxi_type} trips in the course's explicit schema, pickup/dropoff renamed, "
@@ -54,7 +54,7 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
             "quarantine": AssetOut(
                 key=quarantine_key(taxi_type),
                 io_manager_key="lake_io_manager",
-                metadata={FILES_PER_PARTITION_KEY: 1},
+                metadata={FILES_PER_PARTITION_KEY: 1, PUBLISH_TOGETHER_KEY: True},
                 group_name=group_name,
                 kinds={"spark", "parquet"},
                 description=f"{taxi_type} rows that cannot be right, with the rule they break "

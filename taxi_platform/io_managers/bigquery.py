@@ -7,7 +7,11 @@ run's months in the report table::
 
     MERGE report T USING staging S ON FALSE
     WHEN NOT MATCHED BY SOURCE AND T.revenue_month >= @start AND T.revenue_month < @end THEN DELETE
-    WHEN NOT MATCHED THEN INSERT ROW
+    WHEN NOT MATCHED THEN INSERT (col, ...) VALUES (S.col, ...)
+
+Columns are matched by NAME, never by position: a report whose columns come in another order lands right; a new
+column is added to the table first (``ALTER TABLE ADD COLUMN``, NULL for the months written before); a column whose
+type changed, or that the write lacks, fails the write naming the column, before the MERGE (nothing replaced).
 
 A MERGE is one atomic statement: readers see the old months or the new ones, re-materializing a month leaves no
 duplicates, and months outside the run's range are untouched. (Partition decorators, ``table$202101``, would do the
@@ -105,17 +109,20 @@ class BigQueryReportIOManager(ConfigurableIOManager):
             target = bigquery.Table(table_id, schema=staged.schema)
             target.time_partitioning = bigquery.TimePartitioning(type_="MONTH", field=partition_expr)
             target.clustering_fields = [c for c in clustering if c in {f.name for f in staged.schema}] or None
-            client.create_table(target, exists_ok=True)
+            existing = client.create_table(target, exists_ok=True)
+            self._migrate(client, table_id, existing.schema, staged.schema)
             stray = self._rows_outside(client, staging_table, partition_expr, start, end)
             if stray:
                 raise BigQueryReportError(
                     f"{table_id}: {stray} rows have {partition_expr} outside the run's months "
                     f"{months[0]}..{months[-1]}; nothing was replaced"
                 )
+            names = [f.name for f in staged.schema]  # by name, never by position
             client.query(
                 f"MERGE `{table_id}` T USING `{staging_table}` S ON FALSE "
                 f"WHEN NOT MATCHED BY SOURCE AND T.{partition_expr} >= @start AND T.{partition_expr} < @end "
-                "THEN DELETE WHEN NOT MATCHED THEN INSERT ROW",
+                f"THEN DELETE WHEN NOT MATCHED THEN INSERT ({', '.join(f'`{n}`' for n in names)}) "
+                f"VALUES ({', '.join(f'S.`{n}`' for n in names)})",
                 job_config=_window_parameters(start, end),
             ).result()
         finally:
@@ -129,6 +136,25 @@ class BigQueryReportIOManager(ConfigurableIOManager):
             "partitioned_by": f"MONTH({partition_expr})",
             "clustered_by": MetadataValue.json(clustering),
         })
+
+    def _migrate(self, client, table_id: str, table_schema, staged_schema) -> None:
+        """Make the table take the staged columns BY NAME: new columns are added (nullable: earlier months get
+        NULL); a column whose type changed, or one the write lacks, fails here, naming it, before the MERGE."""
+        table = {f.name.lower(): f for f in table_schema}
+        staged = {f.name.lower(): f for f in staged_schema}
+        for name, field in staged.items():
+            if name in table and _bq_type(table[name]) != _bq_type(field):
+                raise BigQueryReportError(
+                    f"{table_id}: column {field.name} is {_bq_type(table[name])} in the table but {_bq_type(field)} in "
+                    "this write; nothing was replaced (migrate the table, or cast the column in the report)"
+                )
+        missing = [table[n].name for n in table if n not in staged]
+        if missing:
+            raise BigQueryReportError(f"{table_id}: columns {missing} of the table are not in this write; nothing "
+                                      "was replaced (their months would get NULLs)")
+        for name, field in staged.items():
+            if name not in table:
+                client.query(f"ALTER TABLE `{table_id}` ADD COLUMN `{field.name}` {_bq_type(field)}").result()
 
     def _load(self, client, staging_files: str, staging_table: str) -> None:
         from google.cloud import bigquery
@@ -160,6 +186,40 @@ class BigQueryReportIOManager(ConfigurableIOManager):
                  f"WHERE {expr} >= @start AND {expr} < @end GROUP BY 1")
         return {r["month"]: int(r["n"]) for r in client.query(query, job_config=_window_parameters(start, end)).result()}
 
+    # ---- leftovers -------------------------------------------------------------------------------------------
+    def vacuum(self, grace_seconds: float, dry_run: bool = False) -> list[str]:
+        """Staging tables (``_staging_*``) and staged parquet of writes older than ``grace_seconds`` (a killed run's;
+        a live write loads and merges well within it); returns their names (with ``dry_run``: only lists them)."""
+        import time
+
+        cutoff = time.time() - grace_seconds
+        client = self.gcp.bigquery_client()
+        found = []
+        for item in client.list_tables(f"{self.gcp.project}.{self.dataset}"):
+            if not item.table_id.startswith("_staging_"):
+                continue
+            table = client.get_table(item.reference)
+            if table.created is not None and table.created.timestamp() < cutoff:
+                found.append(f"{item.project}.{item.dataset_id}.{item.table_id}")
+                if not dry_run:
+                    client.delete_table(item.reference, not_found_ok=True)
+        if self.staging_uri.startswith("gs://"):
+            store = GcsStore(self.staging_uri, self.gcp.storage_client())
+            stale = [b for b in store._list(store.root, recursive=True)
+                     if b.updated is not None and b.updated.timestamp() < cutoff]
+            found += [f"gs://{store.root.bucket}/{b.name}" for b in stale]
+            if not dry_run:
+                store._delete(stale)
+        elif Path(self.staging_uri).is_dir():
+            import shutil
+
+            for folder in Path(self.staging_uri).iterdir():
+                if folder.stat().st_mtime < cutoff:
+                    found.append(str(folder))
+                    if not dry_run:
+                        shutil.rmtree(folder, ignore_errors=True)
+        return found
+
     # ---- reads -----------------------------------------------------------------------------------------------
     def load_input(self, context: InputContext):
         from google.api_core import exceptions
@@ -184,6 +244,13 @@ class BigQueryReportIOManager(ConfigurableIOManager):
 
             df = df.select(*[F.col(c.name).cast(c.type) for c in contract.columns], MONTH_COLUMN)
         return df
+
+
+_TYPE_ALIASES = {"FLOAT64": "FLOAT", "INT64": "INTEGER", "BOOL": "BOOLEAN"}
+
+
+def _bq_type(field) -> str:
+    return _TYPE_ALIASES.get(field.field_type.upper(), field.field_type.upper())
 
 
 def _definition_metadata(context) -> dict:

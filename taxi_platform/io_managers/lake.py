@@ -30,7 +30,8 @@ metadata ``lake/layout = month_files``) load as ``{month: DataFrame}``: their pu
 
 
 import threading
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import pyarrow.parquet as pq
@@ -44,10 +45,12 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from pydantic import Field
+from pydantic import Field, PrivateAttr, field_validator
 
+from taxi_platform.io_managers.commits import Publish
+from taxi_platform.io_managers.errors import CommitError, LakeError, MissingPartitionError  # noqa: F401 (re-exported)
 from taxi_platform.io_managers.gcs_store import GcsStore
-from taxi_platform.io_managers.local_swap import LocalStore
+from taxi_platform.io_managers.local_swap import GLOB_CHARACTERS, LocalStore
 from taxi_platform.io_managers.month_files import MonthFiles
 from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.resources.spark import SparkResource
@@ -58,6 +61,9 @@ MONTH_FILES_LAYOUT = "month_files"
 FILES_PER_PARTITION_KEY = "lake/files_per_partition"
 # AssetIn metadata: an optional input gets only the months the lake holds (None when it holds none of them)
 OPTIONAL_INPUT_KEY = "lake/optional"
+# Output metadata: the outputs of one step that carry it are published in ONE commit, once the last of them is
+# handled (e.g. clean + quarantine: both new or both old for every month, never one of each).
+PUBLISH_TOGETHER_KEY = "lake/publish_together"
 PREVIEW_ROWS = 5
 
 
@@ -101,14 +107,6 @@ def observed_metrics(observation, timeout: float = OBSERVED_METRICS_TIMEOUT_SECO
     return found.get("metrics")
 
 
-class LakeError(Exception):
-    """A lake read or write that cannot be done; the message names the dataset, the month and the path."""
-
-
-class MissingPartitionError(LakeError):
-    pass
-
-
 class LakeIOManager(ConfigurableIOManager):
     """Parquet datasets under a local folder or gs:// prefix, one Hive-style ``month=YYYY-MM`` folder per month."""
 
@@ -118,6 +116,15 @@ class LakeIOManager(ConfigurableIOManager):
     files_per_partition: int = Field(
         default=4, description=f"Default number of files per month; an asset's '{FILES_PER_PARTITION_KEY}' wins."
     )
+
+    @field_validator("lake_root")
+    @classmethod
+    def _no_glob_characters(cls, value: str) -> str:
+        """Spark takes []{}*? in a path as a glob (PATH_NOT_FOUND): refused when the definitions load."""
+        if any(c in value for c in GLOB_CHARACTERS):
+            raise ValueError(f"lake root {value!r} contains one of {GLOB_CHARACTERS}: Spark reads such a path as a "
+                             "glob pattern (PATH_NOT_FOUND); choose a folder name without them")
+        return value
 
     # ---- where things are ------------------------------------------------------------------------------------
     def store(self):
@@ -143,12 +150,22 @@ class LakeIOManager(ConfigurableIOManager):
         """Before any step: the bucket exists and the credentials work (a clear error instead of a failed write)."""
         self.store().check()
 
+    def teardown_after_execution(self, context) -> None:
+        """Staging of outputs whose step failed before all of its publish-together outputs were handled goes."""
+        store = self.store() if self._pending else None
+        for pending in self._pending.values():
+            for staging, _ in pending.values():
+                store.discard(staging)
+        self._pending.clear()
+
+    _pending: dict = PrivateAttr(default_factory=dict)
+
     # ---- writes ----------------------------------------------------------------------------------------------
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if obj is None:
             return
         store = self.store()
-        store.recover()
+        store.recover()  # a writer finishes what dead writers left (a reader never needs to)
         key = context.asset_key
         spark_info: dict[str, str] = {}
         observed = obj if isinstance(obj, ObservedWrite) else None
@@ -156,25 +173,60 @@ class LakeIOManager(ConfigurableIOManager):
             obj = observed.df
         if isinstance(obj, MonthFiles):
             months = self._store_month_files(store, context, obj)  # no Spark: raw files are moved as they are
+            written = self._written_metadata(store, key, self.month_files(store, key, months), months)
         else:
             # Where Spark ran this write: target, master or Spark Connect address, version, Spark UI URL.
             spark_info = self.spark.describe()
             if context.has_asset_partitions:
-                months = self._write_months(store, context, obj)
+                months = list(context.asset_partition_keys)
+                staging, items = self._stage_months(store, context, obj)
             else:
                 months = None
-                self._write_whole(store, context, obj)
-        written = self._written_metadata(store, key, months)
+                staging, items = self._stage_whole(store, context, obj)
+            # what is published is what was verified in staging: metadata from the staged files themselves
+            files = {(m if months is not None else ""): store.staged_files(i.staged) or []
+                     for m, i in zip(months or [""], items)}
+            written = self._written_metadata(store, key, files, months)
+            self._publish(store, context, staging, items)
         extra = {}
         if observed is not None:
             metrics = observed_metrics(observed.observation) if observed.observation is not None else None
             extra = observed.to_metadata(metrics, written)
         context.add_output_metadata({**written, **spark_info, **extra})
 
+    def _publish(self, store, context: OutputContext, staging: str, items: list[Publish]) -> None:
+        """Publish now, or, for an output of a publish-together group, once the group's last output is staged."""
+        group = self._publish_group(context)
+        if not group:
+            try:
+                store.publish_all(items, context.run_id)
+            finally:
+                store.discard(staging)
+            return
+        step = (context.run_id, context.step_key)
+        pending = self._pending.setdefault(step, {})
+        pending[context.name] = (staging, items)
+        if not group <= set(pending):
+            return  # published with the step's other outputs
+        del self._pending[step]
+        try:
+            store.publish_all([i for name in sorted(pending) for i in pending[name][1]], context.run_id)
+        finally:
+            for staging_of, _ in pending.values():
+                store.discard(staging_of)
+
+    @staticmethod
+    def _publish_group(context: OutputContext) -> set[str]:
+        """Names of this step's outputs published with this one (empty: this output is published alone)."""
+        if not (context.definition_metadata or {}).get(PUBLISH_TOGETHER_KEY):
+            return set()
+        return {o.name for o in context.op_def.output_defs if (o.metadata or {}).get(PUBLISH_TOGETHER_KEY)}
+
     def _files_per_partition(self, context: OutputContext) -> int:
         return int((context.definition_metadata or {}).get(FILES_PER_PARTITION_KEY, self.files_per_partition))
 
-    def _write_months(self, store, context: OutputContext, df) -> list[str]:
+    def _stage_months(self, store, context: OutputContext, df) -> tuple[str, list[Publish]]:
+        """Write the run's months to staging in one Spark job; one verified ``Publish`` per month."""
         from pyspark.sql.types import StructType
 
         key, months = context.asset_key, list(context.asset_partition_keys)
@@ -182,6 +234,7 @@ class LakeIOManager(ConfigurableIOManager):
         if MONTH_COLUMN not in df.columns:
             raise LakeError(f"{name}: a monthly dataset needs a '{MONTH_COLUMN}' column (YYYY-MM); got {df.columns}")
         files = self._files_per_partition(context)
+        df, counted = _count_rows_by_month(df, months)
         if files <= 1:
             # One file a month (reports: small, aggregated data): one task per month, a cheap shuffle.
             df = df.repartition(MONTH_COLUMN)
@@ -190,15 +243,24 @@ class LakeIOManager(ConfigurableIOManager):
         # a month gets about as many files as it had input splits; a month that got more than `files` is compacted
         # below. (Shuffling every row to bound the file count cost as much as the whole rest of the step.)
 
-        staging = store.new_staging(context.run_id)
+        staging = _named_os_errors(f"{name} {months[0]}..{months[-1]}", lambda: store.new_staging(context.run_id))
         try:
-            df.write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(staging)
+            _named_os_errors(f"{name} {months[0]}..{months[-1]}",
+                             lambda: df.write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(staging))
+            expected = counted()  # {month: rows} Spark wrote, or None when the target could not tell
             written = {f.split("=", 1)[1] for f in store.staged_subfolders(staging) if f.startswith(f"{MONTH_COLUMN}=")}
             unexpected = sorted(written - set(months))
             if unexpected:
                 raise LakeError(
                     f"{name}: rows for months {unexpected} are outside this run's partitions "
                     f"{months[0]}..{months[-1]}; nothing was replaced"
+                )
+            lost = sorted(m for m in set(months) - written if expected and expected.get(m))
+            if lost:
+                raise CommitError(
+                    f"{name}: the write produced rows for months {lost} ({', '.join(str(expected[m]) for m in lost)} "
+                    f"rows) but their staged folders under {staging} are gone (removed under the write?); "
+                    "nothing was replaced"
                 )
             schema = StructType([f for f in df.schema.fields if f.name != MONTH_COLUMN])
             spark = self.spark.get_session()
@@ -208,12 +270,12 @@ class LakeIOManager(ConfigurableIOManager):
             folders = {m: store.join(staging, f"{MONTH_COLUMN}={m}") for m in months}
             if files > 1:
                 folders.update(self._compact(store, staging, schema, files))
-            for month in months:
-                store.publish(folders[month], self.month_uri(key, month), context.run_id)
-        finally:
+            items = [Publish(folders[m], self.month_uri(key, m), f"{name} {m}",
+                             None if expected is None else expected.get(m, 0)) for m in months]
+        except BaseException:
             store.discard(staging)
-        return months
-
+            raise
+        return staging, items
     def _compact(self, store, staging: str, schema, files: int) -> dict[str, str]:
         """Rewrite the staged months that got more than ``files`` files as ``files`` files; {month: new folder}.
 
@@ -244,23 +306,28 @@ class LakeIOManager(ConfigurableIOManager):
             raise LakeError(f"{key.to_user_string()}: no file was produced for months {missing}")
         try:
             for month in months:
-                store.put_file(obj.files[month], self.month_uri(key, month), context.run_id)
+                store.put_file(obj.files[month], self.month_uri(key, month), context.run_id,
+                               f"{key.to_user_string()} {month}")
         finally:
             obj.cleanup()
         return months
 
-    def _write_whole(self, store, context: OutputContext, df) -> None:
+    def _stage_whole(self, store, context: OutputContext, df) -> tuple[str, list[Publish]]:
+        df, counted = _count_rows_by_month(df, None)
         staging = store.new_staging(context.run_id)
         try:
             df.coalesce(self._files_per_partition(context)).write.mode("overwrite").parquet(staging)
-            store.publish(staging, self.dataset_uri(context.asset_key), context.run_id)
-        finally:
+            expected = counted()
+        except BaseException:
             store.discard(staging)
+            raise
+        rows = None if expected is None else expected.get("", 0)
+        return staging, [Publish(staging, self.dataset_uri(context.asset_key), context.asset_key.to_user_string(), rows)]
 
     # ---- reads -----------------------------------------------------------------------------------------------
     def load_input(self, context: InputContext):
+        """Reads only: no recovery, no write (works on a read-only mount or as another user)."""
         store = self.store()
-        store.recover()
         key = context.asset_key
         spark = self.spark.get_session()
         dataset = self.dataset_uri(key)
@@ -319,12 +386,9 @@ class LakeIOManager(ConfigurableIOManager):
         return found
 
     # ---- metadata --------------------------------------------------------------------------------------------
-    def _written_metadata(self, store, key: AssetKey, months: Optional[list[str]]) -> dict[str, Any]:
-        """Row counts from the parquet footers of what was just written (no Spark job), path, size, schema, preview."""
-        if months is None:
-            files_by_folder = {"": store.files(self.dataset_uri(key)) or []}
-        else:
-            files_by_folder = self.month_files(store, key, months)
+    def _written_metadata(self, store, key: AssetKey, files_by_folder: dict[str, list[str]],
+                          months: Optional[list[str]]) -> dict[str, Any]:
+        """Row counts from the parquet footers of what was written (no Spark job), path, size, schema, preview."""
         rows_by_folder: dict[str, int] = {}
         schema = None
         for folder, files in files_by_folder.items():
@@ -349,6 +413,56 @@ class LakeIOManager(ConfigurableIOManager):
             )
             metadata["preview"] = MetadataValue.md(_markdown_preview(store, every_file))
         return metadata
+
+
+# OS errors Spark reports in its exception text (it has no errno): a write failing with one names the dataset.
+_OS_ERROR_PHRASES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied",
+                     "Too many open files", "Invalid cross-device link")
+
+
+def _named_os_errors(what: str, action):
+    """Run ``action``; an OS error (Python's, or Spark's I/O failure) becomes a ``LakeError`` naming ``what``
+    (dataset and months) and the OS error; other errors pass unchanged."""
+    try:
+        return action()
+    except OSError as error:
+        raise LakeError(f"{what}: staging the write failed ({error.strerror or error}); nothing was replaced") from error
+    except Exception as error:
+        text = str(error)
+        phrase = next((p for p in _OS_ERROR_PHRASES if p in text), None)
+        if phrase is None:
+            raise
+        raise LakeError(f"{what}: staging the write failed ({phrase}); nothing was replaced") from error
+
+
+def _count_rows_by_month(df, months: Optional[list[str]]):
+    """(df observed, a function giving {month: rows} once ``df`` was written); {"": rows} when ``months`` is None.
+
+    Spark counts the rows while it writes them (an observation, no extra pass); the function returns None when the
+    target cannot deliver the counts (the commit then checks only that each staged folder exists).
+    """
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    observation = Observation(f"lake_rows_{uuid.uuid4().hex[:12]}")
+    if months is None:
+        columns = [F.count(F.lit(1)).alias("m")]
+    else:
+        columns = [F.sum(F.when(F.col(MONTH_COLUMN) == m, 1).otherwise(0)).alias(f"m{i}") for i, m in enumerate(months)]
+    try:
+        observed = df.observe(observation, *columns)
+    except Exception:  # e.g. a target without observations
+        return df, lambda: None
+
+    def counted() -> Optional[dict[str, int]]:
+        metrics = observed_metrics(observation)
+        if metrics is None:
+            return None
+        if months is None:
+            return {"": int(metrics["m"] or 0)}
+        return {m: int(metrics[f"m{i}"] or 0) for i, m in enumerate(months)}
+
+    return observed, counted
 
 
 def _parquet_schema_text(store, files: list[str]) -> Optional[str]:

@@ -1,51 +1,108 @@
-"""Atomic replacement of a folder on a local filesystem, safe against a crash at any instant and against other runs.
+"""Whole-version commits of lake folders on a local (or NFS) filesystem: no reader ever sees a month missing or mixed.
 
-A new version of a lake folder (one month of a dataset, or a whole unpartitioned dataset) is first written in full
-under ``{lake_root}/_staging/``; then ``swap`` puts it in place:
+A write stages each new folder version in full under ``{lake_root}/_staging/{write}/`` (Spark's output), then
+``publish_all`` commits a list of them (``commits.Publish``: a step's outputs for its months, e.g. clean +
+quarantine) together:
 
-1. a journal ``{lake_root}/_trash/{id}.json`` records the destination, the staged folder and where the old one goes;
-2. the old folder (if any) is renamed into ``_trash/{id}``;
-3. the staged folder is renamed to the destination;
-4. the old folder and the journal are deleted.
+1. **verify**: each staged folder holds the rows the writer produced for it (parquet footers against the writer's
+   count, ``commits.verify_staged``); a staged month that is missing or short fails the commit, nothing replaced;
+2. **mark**: ``_version.json`` (write id, time, rows, files) goes into each staged folder; readers ignore it (leading
+   underscore) and it tells recovery and ``upload_lake_to_gcs`` which version a folder holds;
+3. **lock** every destination (``_locks/{hash}.lock``, taken in sorted order, so two writers of one month commit one
+   after the other) and write the commit's journal ``_trash/{write}.json``, created already locked by this process;
+4. **swap** each destination with its staged folder in ONE ``renameat2(RENAME_EXCHANGE)`` (Linux): the path always
+   names a whole folder, the old one or the new one, so no reader, plain or platform, finds it missing; the old
+   version lands where the staged one was. A destination that did not exist yet is simply renamed into place;
+5. **finish**: delete the journal, release the locks, and move the old versions to ``_retired/old-*``, deleted by a
+   later write (or ``vacuum``) after ``RETIRED_GRACE_SECONDS``: a reader that was listing the old folder at the
+   instant of the swap still sees its files, never an emptied folder.
 
-Renames within one filesystem are atomic, so a reader sees the old version or the new one, never a mix. A crash
-between steps 2 and 3 leaves the destination missing for a moment; ``recover`` (run before every lake read and write)
-finds the journal and puts the old version back, so the previous version stays readable and the next write succeeds.
+A swap that fails (ENOSPC, EXDEV, EACCES, ...) is undone at once: the destinations already swapped are swapped back,
+and the error (``CommitError``) names the dataset, the month and the OS error; every destination keeps its old
+version. A run that dies between two swaps of one commit leaves its journal, whose lock the kernel released with the
+process: the next writer (or ``vacuum``) that finds a journal it can lock rolls that commit back (the destinations
+whose ``_version.json`` names its write id get their old version back), so a step's outputs never stay mixed.
 
-Several runs may write the same lake at once (different months, different datasets). ``recover`` must tell a swap
-or a staging folder that a live run is using this very instant from the leftovers of a run that died, without
-guessing from ages: the owner holds an exclusive ``flock`` on the journal (and on ``_staging/{name}.lock`` beside
-its staging folder) for as long as it works on it. The kernel drops the lock when the owning process dies, however it
-dies (SIGKILL included), so ``recover`` acts only on what it can lock: it rolls back (or finishes) dead swaps and
-deletes dead staging, and leaves live ones alone. Lock files appear already locked (created under a temporary name,
-locked, then renamed), so no reader can take a fresh one for a dead one. Staging folders without a lock file (a
-filesystem without ``flock``, or older versions) are removed when older than ``STALE_STAGING_SECONDS``.
+Filesystems without ``RENAME_EXCHANGE`` (older kernels, some network filesystems) fall back to two renames through
+``_staging`` (old out, new in), each undone at once on failure; there, and only there, a reader may find the folder
+missing for the instant between the two renames, and a run killed in that instant leaves it missing until the next
+write or ``vacuum`` puts the old version back.
 
-Folders whose name starts with ``_`` or ``.`` are ignored by Spark, pyarrow and DuckDB readers, so staging and trash
-never show up as data.
+Locks: ``flock`` on a file opened for reading AND writing (the Linux NFS client emulates flock with POSIX locks, which
+need a writable descriptor). Lock files appear already locked (created under a temporary name, locked, renamed).
+The owner holds them while it works; the kernel drops them when it dies (SIGKILL included), so recovery acts only on
+what it can lock. Staging folders without a lock file (a filesystem without any locking) are removed when older than
+``STALE_STAGING_SECONDS``.
+
+Readers never recover and never write: reads work on a read-only mount or as another user.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from taxi_platform.io_managers.commits import Publish, is_data_file, verify_staged
+from taxi_platform.io_managers.errors import CommitError, LakeError
+
 STAGING_DIR = "_staging"
 TRASH_DIR = "_trash"
+LOCKS_DIR = "_locks"
 LOCK_SUFFIX = ".lock"
+VERSION_FILE = "_version.json"
 # A staging folder with no lock file, older than this, belongs to a run that died: recovery removes it.
 STALE_STAGING_SECONDS = 6 * 3600
+# A superseded version stays in _retired this long, so that a reader listing it when it was replaced can finish.
+RETIRED_GRACE_SECONDS = 300
+RETIRED_DIR = "_retired"
+RETIRED_PREFIX = "old-"
 # Temporary lock/journal files exist for microseconds in a live write; older ones are a crash's leftovers.
 STALE_TEMP_SECONDS = 600
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
+
 # Locks this process holds on its staging folders: {staging folder path: locked file descriptor}.
 _staging_locks: dict[str, int] = {}
+
+
+# ---- the exchange -----------------------------------------------------------------------------------------------
+def _renameat2():
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return function
+
+
+_RENAMEAT2 = _renameat2()
+
+
+class ExchangeUnsupported(OSError):
+    """This filesystem (or kernel, or C library) cannot swap two paths atomically."""
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap the two existing paths ``a`` and ``b`` in one atomic step (``renameat2(RENAME_EXCHANGE)``)."""
+    if _RENAMEAT2 is None:
+        raise ExchangeUnsupported(errno.ENOSYS, "renameat2 is not available")
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        if code in _NO_EXCHANGE:
+            raise ExchangeUnsupported(code, os.strerror(code), str(a), None, str(b))
+        raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
 # ---- locks ------------------------------------------------------------------------------------------------------
@@ -55,7 +112,7 @@ def _create_locked(final: Path, content: bytes = b"") -> Optional[int]:
     Returns None (no lock: the age rules apply) on a filesystem without ``flock``.
     """
     tmp = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -78,27 +135,53 @@ def _create_locked(final: Path, content: bytes = b"") -> Optional[int]:
 def _owner_is_dead(path: Path) -> tuple[bool, Optional[int]]:
     """(True, an fd holding the lock of ``path``) when its owner is gone; (False, None) while a live process holds it.
 
-    On a filesystem without ``flock`` the owner counts as dead only when the file is older than
-    ``STALE_STAGING_SECONDS`` (and no lock is held then: the fd is None).
+    The file is opened for reading and writing: NFS grants the lock only on a writable descriptor. On a filesystem
+    without locks the owner counts as dead only when the file is older than ``STALE_STAGING_SECONDS`` (no fd then).
+    A file this process may not open for writing is not its to recover: (False, None).
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
         return False, None
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return False, None
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:  # held by a live owner
+    except OSError as error:
         os.close(fd)
-        return False, None
-    except OSError:  # no flock on this filesystem: fall back to the age rule
-        os.close(fd)
-        return _mtime(path) < time.time() - STALE_STAGING_SECONDS, None
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):  # held by a live owner
+            return False, None
+        return _mtime(path) < time.time() - STALE_STAGING_SECONDS, None  # no locks here: the age rule
     return True, fd
 
 
 def _release(fd: Optional[int]) -> None:
     if fd is not None:
         os.close(fd)
+
+
+def _lock_destinations(lake_root: Path, destinations: list[Path]) -> list[int]:
+    """Block until this process holds the lock of every destination (sorted order: no deadlock between writers)."""
+    folder = lake_root / LOCKS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    fds = []
+    try:
+        for name in sorted({hashlib.sha1(str(d).encode()).hexdigest() for d in destinations}):
+            fd = os.open(folder / f"{name}{LOCK_SUFFIX}", os.O_CREAT | os.O_RDWR, 0o644)
+            fds.append(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as error:
+                if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EINTR):
+                    raise
+                # no locks on this filesystem: writers of one month are not serialised (each swap is still whole)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
 
 
 # ---- staging ----------------------------------------------------------------------------------------------------
@@ -115,69 +198,219 @@ def new_staging_dir(lake_root: Path, label: str) -> Path:
 
 
 def release_staging(staging: Path) -> None:
-    """Delete a staging folder (whatever is left of it) and its lock."""
+    """Delete a staging folder (whatever is left of it, including old versions swapped out) and its lock."""
     shutil.rmtree(staging, ignore_errors=True)
     fd = _staging_locks.pop(str(staging), None)
     Path(str(staging) + LOCK_SUFFIX).unlink(missing_ok=True)
     _release(fd)
 
 
-# ---- swap and recover -------------------------------------------------------------------------------------------
-def swap(lake_root: Path, staged: Path, destination: Path) -> None:
-    """Replace ``destination`` by ``staged`` atomically (see the module docstring); ``staged`` is consumed."""
-    trash = lake_root / TRASH_DIR
-    trash.mkdir(parents=True, exist_ok=True)
-    swap_id = uuid.uuid4().hex
-    old = trash / swap_id
-    journal = trash / f"{swap_id}.json"
-    entry = {"destination": str(destination), "old": str(old), "staged": str(staged)}
-    lock = _create_locked(journal, json.dumps(entry).encode())
+def staged_files(folder: Path) -> Optional[list[str]]:
+    """Data files of a folder (as Spark/pyarrow/DuckDB see them), or None when the folder does not exist."""
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if destination.exists():
-            os.rename(destination, old)
-        os.rename(staged, destination)
-        shutil.rmtree(old, ignore_errors=True)
-        journal.unlink()
+        return [str(folder / e.name) for e in sorted(os.scandir(folder), key=lambda e: e.name)
+                if e.is_file() and is_data_file(e.name)]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def read_version(folder: Path) -> Optional[dict]:
+    """The ``_version.json`` of a published folder (None for folders written before it existed, or missing)."""
+    try:
+        return json.loads((folder / VERSION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# ---- commit -----------------------------------------------------------------------------------------------------
+def publish_all(lake_root: Path, items: list[Publish], write_id: Optional[str] = None) -> None:
+    """Commit every item together (steps 1-5 of the module docstring); ``CommitError`` leaves every folder as it was."""
+    write_id = write_id or uuid.uuid4().hex
+    written_at = datetime.now(timezone.utc).isoformat()
+    for item in items:  # 1-2, before any lock: a bad write touches nothing
+        staged = Path(item.staged)
+        files = staged_files(staged)
+        rows = verify_staged(item, files, lambda uri: open(uri, "rb"))
+        version = {"write_id": write_id, "written_at": written_at, "rows": rows,
+                   "files": [Path(f).name for f in files]}
+        _guard(item, "marking", lambda: (staged / VERSION_FILE).write_text(json.dumps(version)))
+    destinations = [Path(i.destination) for i in items]
+    _resolve_dead_journals(lake_root, only=set(map(str, destinations)))  # a dead commit of these folders first
+    locks = _guard(items[0], "locking", lambda: _lock_destinations(lake_root, destinations))
+    journal = Path(lake_root) / TRASH_DIR / f"{write_id}.json"
+    journal_lock = None
+    try:
+        entry = {"write_id": write_id, "items": [
+            {"destination": i.destination, "staged": i.staged, "what": i.what} for i in items]}
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        journal_lock = _guard(items[0], "journaling", lambda: _create_locked(journal, json.dumps(entry).encode()))
+        done: list[tuple[Publish, bool]] = []
+        try:
+            for item in items:
+                done.append((item, _swap_in(item)))
+        except OSError as error:
+            failed = item  # noqa: F821 - the item whose swap raised
+            _undo(done)
+            journal.unlink(missing_ok=True)
+            raise CommitError(f"{failed.what}: could not replace {failed.destination} "
+                              f"({errno.errorcode.get(error.errno, error.errno)}: {error.strerror}); every folder of "
+                              f"this write keeps its previous version") from error
+        except BaseException:
+            _undo(done)
+            raise
+        journal.unlink(missing_ok=True)
     finally:
-        _release(lock)  # on a crash (an exception here) the journal stays: recover() finishes or rolls back
+        _release(journal_lock)
+        for fd in locks:
+            os.close(fd)
+    for item in items:  # 5: the old versions now sit where the staged folders were: to the trash, for a while
+        _retire(lake_root, Path(item.staged))
+    _empty_retired(Path(lake_root) / RETIRED_DIR, RETIRED_GRACE_SECONDS)
 
 
-def recover(lake_root: Path) -> list[str]:
-    """Finish or roll back swaps whose run died, and drop dead staging; returns the destinations it restored.
+def _retire(lake_root: Path, old: Path) -> None:
+    """Move a superseded version to ``_retired/old-{ns}-{id}``: a reader that is listing it right now still finishes
+    (its files are deleted only after ``RETIRED_GRACE_SECONDS``, by a later write or ``vacuum``)."""
+    target = Path(lake_root) / RETIRED_DIR / f"{RETIRED_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(old, target)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        shutil.rmtree(old, ignore_errors=True)
 
-    Swaps and staging that a live process holds (this one included) are left alone.
-    """
-    restored: list[str] = []
-    trash = lake_root / TRASH_DIR
-    if trash.is_dir():
-        for journal in sorted(trash.glob("*.json")):
-            dead, lock = _owner_is_dead(journal)
-            if not dead:
-                continue  # a live swap (maybe another run's): not ours to touch
+
+def _empty_retired(trash: Path, grace_seconds: float, dry_run: bool = False) -> list[str]:
+    """Delete superseded versions retired more than ``grace_seconds`` ago; returns their paths."""
+    cutoff = time.time_ns() - int(grace_seconds * 1e9)
+    gone = []
+    try:
+        entries = list(os.scandir(trash))
+    except FileNotFoundError:
+        return gone
+    for entry in entries:
+        if not entry.name.startswith(RETIRED_PREFIX):
+            continue
+        try:
+            retired_at = int(entry.name[len(RETIRED_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if retired_at < cutoff:
+            gone.append(entry.path)
+            if not dry_run:
+                shutil.rmtree(entry.path, ignore_errors=True)
+    return gone
+
+
+def _guard(item: Publish, doing: str, action):
+    try:
+        return action()
+    except OSError as error:
+        raise CommitError(f"{item.what}: {doing} the write failed ({errno.errorcode.get(error.errno, error.errno)}: "
+                          f"{error.strerror}); nothing was replaced") from error
+
+
+def _swap_in(item: Publish) -> bool:
+    """Put the staged folder at the destination; True when an old version was swapped out (to ``item.staged``)."""
+    staged, destination = Path(item.staged), Path(item.destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if not destination.exists():
+        os.rename(staged, destination)
+        return False
+    try:
+        exchange(staged, destination)
+        return True
+    except ExchangeUnsupported:
+        pass
+    previous = Path(item.staged + ".previous")  # two renames: old out, new in (undone at once if the second fails)
+    os.rename(destination, previous)
+    try:
+        os.rename(staged, destination)
+    except BaseException:
+        os.rename(previous, destination)
+        raise
+    os.rename(previous, staged)  # the old version where the exchange would have left it
+    return True
+
+
+def _undo(done: list[tuple[Publish, bool]]) -> None:
+    """Swap back what this commit already swapped (old versions are at the staged paths)."""
+    for item, had_old in reversed(done):
+        staged, destination = Path(item.staged), Path(item.destination)
+        if had_old:
             try:
-                try:
-                    entry = json.loads(journal.read_text())
-                except (OSError, ValueError):
-                    continue  # unreadable: leave it for a person to look at
-                destination, old = Path(entry["destination"]), Path(entry["old"])
-                if not destination.exists() and old.exists():
-                    os.rename(old, destination)  # died between the two renames: the previous version goes back
-                    restored.append(str(destination))
-                if destination.exists():
-                    shutil.rmtree(old, ignore_errors=True)
-                    journal.unlink(missing_ok=True)
-            finally:
-                _release(lock)
-        _remove_stale_temp_files(trash)
+                exchange(staged, destination)
+            except ExchangeUnsupported:
+                os.rename(destination, item.staged + ".new")
+                os.rename(staged, destination)
+                os.rename(item.staged + ".new", staged)
+        else:
+            os.rename(destination, staged)
+
+
+# ---- recovery (writers and vacuum only; readers never need it) --------------------------------------------------
+def recover(lake_root: Path) -> list[str]:
+    """Roll back commits whose run died mid-way, and drop dead staging; returns the destinations it rolled back.
+
+    Commits and staging a live process holds (this one included) are left alone.
+    """
+    lake_root = Path(lake_root)
+    restored = _resolve_dead_journals(lake_root)
     staging = lake_root / STAGING_DIR
     if staging.is_dir():
         _remove_dead_staging(staging)
     return restored
 
 
-def _remove_dead_staging(staging: Path) -> None:
-    locked = set()
+def _resolve_dead_journals(lake_root: Path, only: Optional[set[str]] = None) -> list[str]:
+    restored: list[str] = []
+    trash = Path(lake_root) / TRASH_DIR
+    if not trash.is_dir():
+        return restored
+    for journal in sorted(trash.glob("*.json")):
+        try:
+            entry = json.loads(journal.read_text())
+            items = entry["items"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # being written, or not ours: leave it
+        destinations = [i["destination"] for i in items]
+        if only is not None and not only.intersection(destinations):
+            continue
+        dead, lock = _owner_is_dead(journal)
+        if not dead:
+            continue  # a live commit (maybe another run's): not ours to touch
+        locks = _lock_destinations(lake_root, [Path(d) for d in destinations])
+        try:
+            applied = [(read_version(Path(i["destination"])) or {}).get("write_id") == entry["write_id"] for i in items]
+            for item, was_applied in zip(items, applied):
+                destination, staged = Path(item["destination"]), Path(item["staged"])
+                previous = Path(item["staged"] + ".previous")
+                if not destination.exists() and previous.exists():  # killed between two fallback renames
+                    os.rename(previous, destination)
+                    restored.append(str(destination))
+                elif was_applied and not all(applied):  # a part of the commit: roll it back
+                    if staged.exists():  # the old version is where the staged one was
+                        try:
+                            exchange(staged, destination)
+                        except ExchangeUnsupported:
+                            os.rename(destination, item["staged"] + ".new")
+                            os.rename(staged, destination)
+                    else:  # there was no old version: the folder did not exist before this commit
+                        os.rename(destination, item["staged"] + ".new")
+                    restored.append(str(destination))
+            journal.unlink(missing_ok=True)
+        finally:
+            _release(lock)
+            for fd in locks:
+                os.close(fd)
+    _remove_stale_temp_files(trash)
+    return restored
+
+
+def _remove_dead_staging(staging: Path, stale_seconds: float = STALE_STAGING_SECONDS, dry_run: bool = False) -> list[str]:
+    """Remove staging folders whose writer died (lock free), and unlocked ones older than ``stale_seconds``."""
+    locked, gone = set(), []
     for lock_file in sorted(staging.glob(f"*{LOCK_SUFFIX}")):
         folder = lock_file.with_name(lock_file.name[: -len(LOCK_SUFFIX)])
         locked.add(folder.name)
@@ -185,15 +418,42 @@ def _remove_dead_staging(staging: Path) -> None:
         if not dead:
             continue  # a live write
         try:
-            shutil.rmtree(folder, ignore_errors=True)
-            lock_file.unlink(missing_ok=True)
+            gone.append(str(folder))
+            if not dry_run:
+                for leftover in (folder, Path(f"{folder}.previous"), Path(f"{folder}.new")):
+                    shutil.rmtree(leftover, ignore_errors=True)
+                lock_file.unlink(missing_ok=True)
         finally:
             _release(fd)
-    cutoff = time.time() - STALE_STAGING_SECONDS
+    cutoff = time.time() - stale_seconds
     for folder in staging.iterdir():
         if folder.is_dir() and folder.name not in locked and _mtime(folder) < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-    _remove_stale_temp_files(staging)
+            gone.append(str(folder))
+            if not dry_run:
+                shutil.rmtree(folder, ignore_errors=True)
+    if not dry_run:
+        _remove_stale_temp_files(staging)
+    return gone
+
+
+def vacuum(lake_root: Path, grace_seconds: float = STALE_STAGING_SECONDS, dry_run: bool = False) -> list[str]:
+    """Remove what no reader needs: dead commits (rolled back), dead writers' staging, unlocked staging and retired
+    versions older than ``grace_seconds``. Returns the paths (with ``dry_run``: only lists them)."""
+    lake_root = Path(lake_root)
+    found: list[str] = []
+    trash = lake_root / TRASH_DIR
+    for journal in sorted(trash.glob("*.json")) if trash.is_dir() else []:
+        dead, fd = _owner_is_dead(journal)
+        _release(fd)
+        if dead:
+            found.append(str(journal))
+    if not dry_run:
+        _resolve_dead_journals(lake_root)
+    staging = lake_root / STAGING_DIR
+    if staging.is_dir():
+        found += _remove_dead_staging(staging, grace_seconds, dry_run)
+    found += _empty_retired(lake_root / RETIRED_DIR, grace_seconds, dry_run)
+    return found
 
 
 def _remove_stale_temp_files(folder: Path) -> None:
@@ -210,21 +470,35 @@ def _mtime(path: Path) -> float:
         return time.time()
 
 
+# Characters Spark (Hadoop's glob) interprets in a path; a lake root holding one is refused.
+GLOB_CHARACTERS = "[]{}*?\\"
+
+
+def _check_root(root: Path) -> Path:
+    """Refuse lake roots that Spark would take as a glob pattern (it has no escape for them in a path)."""
+    if any(c in str(root) for c in GLOB_CHARACTERS):
+        raise LakeError(f"lake root {str(root)!r} contains one of {GLOB_CHARACTERS}: Spark reads such a path as a "
+                        "glob pattern (PATH_NOT_FOUND); choose a folder name without them")
+    return root
+
+
 class LocalStore:
-    """The lake IO manager's store for a local root: folders replaced by ``swap``, crashes undone by ``recover``.
+    """The lake IO manager's store for a local root: folders replaced whole by ``publish_all``, crashes undone by
+    ``recover`` (writers only).
 
     Same interface as ``gcs_store.GcsStore``; URIs are plain local paths (strings).
     """
 
     def __init__(self, root: str):
-        self.root = Path(root).expanduser().resolve()
+        self.root = _check_root(Path(root).expanduser().resolve())
 
     @staticmethod
     def join(base: str, *parts: str) -> str:
         return str(Path(base).joinpath(*parts))
 
     def check(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            self.root.mkdir(parents=True, exist_ok=True)
 
     def recover(self) -> list[str]:
         return recover(self.root)
@@ -232,19 +506,36 @@ class LocalStore:
     def new_staging(self, label: str) -> str:
         return str(new_staging_dir(self.root, label))
 
+    def vacuum(self, grace_seconds: float = STALE_STAGING_SECONDS, dry_run: bool = False) -> list[str]:
+        return vacuum(self.root, grace_seconds, dry_run)
+
     def staged_subfolders(self, staging: str) -> set[str]:
         path = Path(staging)
         return {p.name for p in path.iterdir() if p.is_dir()} if path.is_dir() else set()
 
-    def publish(self, staged: str, destination: str, label: str) -> None:
-        swap(self.root, Path(staged), Path(destination))
+    def staged_files(self, staged: str) -> Optional[list[str]]:
+        return staged_files(Path(staged))
 
-    def put_file(self, local_path, destination: str, label: str) -> None:
+    def publish(self, staged: str, destination: str, label: str, what: str = "", expected_rows=None) -> None:
+        publish_all(self.root, [Publish(staged, destination, what or destination, expected_rows)])
+
+    def publish_all(self, items: list[Publish], label: str) -> None:
+        publish_all(self.root, items)
+
+    def put_file(self, local_path, destination: str, label: str, what: str = "") -> None:
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(str(local_path)).metadata.num_rows
         staged = new_staging_dir(self.root, label)
         try:
-            staged.mkdir(parents=True)
-            shutil.move(str(local_path), staged / "part-00000.parquet")
-            swap(self.root, staged, Path(destination))
+            try:
+                staged.mkdir(parents=True)
+                shutil.move(str(local_path), staged / "part-00000.parquet")
+            except OSError as error:
+                raise CommitError(f"{what or destination}: staging the file failed "
+                                  f"({errno.errorcode.get(error.errno, error.errno)}: {error.strerror}); "
+                                  "nothing was replaced") from error
+            publish_all(self.root, [Publish(str(staged), destination, what or destination, rows)])
         finally:
             release_staging(staged)
 
@@ -252,8 +543,8 @@ class LocalStore:
         release_staging(Path(staging))
 
     def files(self, folder: str):
-        path = Path(folder)
-        return [str(p) for p in sorted(path.glob("*.parquet"))] if path.is_dir() else None
+        """The data files of the folder's current version, or None when it was never written. Read-only."""
+        return staged_files(Path(folder))
 
     def open(self, uri: str):
         return open(uri, "rb")

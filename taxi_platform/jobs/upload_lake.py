@@ -17,10 +17,15 @@ def upload_local_lake(context: OpExecutionContext, config: UploadLakeConfig):
     destination = context.resources.lake_io_manager.lake_root
     report = sync_to_gcs(Path(config.local_lake), destination, context.resources.gcp.storage_client(), config.workers)
     context.log.info(f"{len(report.uploaded)} files uploaded, {len(report.skipped)} already there, to {destination}")
-    return Output(None, metadata={**report.as_metadata(), "destination": MetadataValue.path(destination)})
+    for folder in report.newer_on_gcs:
+        context.log.warning(f"{folder}: left alone, GCS holds a newer version than {config.local_lake}")
+    for folder in report.changed_during_upload:
+        context.log.warning(f"{folder}: left alone, another write committed it during the upload")
+    metadata = {k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in report.as_metadata().items()}
+    return Output(None, metadata={**metadata, "destination": MetadataValue.path(destination)})
 
 
 @job(description="Upload an existing local lake (e.g. data/lake) to the gcp deployment's GCS lake, in parallel, "
-     "skipping files already there with the same checksum.")
+     "skipping files already there with the same checksum, and never replacing a month GCS holds a newer version of.")
 def upload_lake_to_gcs():
     upload_local_lake()

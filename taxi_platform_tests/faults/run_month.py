@@ -7,10 +7,9 @@ Configured the way a user's run is: the local deployment's resources from the ``
 its checks. It prints one line ``FAULTS_RESULT {json}`` (success, run id, check results, failed steps) and exits 0
 only when the run and every check succeeded. Test-only switches, all env vars:
 
-- ``FAULTS_PAUSE_AT=<lake folder>`` and ``FAULTS_PAUSED=<file>``: when the swap of that folder has moved its old
-  version to the trash and not yet put the new one in place (the worst instant of a write), create the file and
-  sleep. The test kills the process group there. Nothing in the product knows about this: the harness wraps
-  ``os.rename`` of this process.
+- ``FAULTS_PAUSE_AT=<lake folder>`` and ``FAULTS_PAUSED=<file>``: inside the commit of that folder, just before its
+  swap (journal and lock held, new version staged), create the file and sleep. The test kills the process group
+  there. Nothing in the product knows about this: the harness wraps ``local_swap._swap_in`` of this process.
 - ``FAULTS_KEYFILE_ENV=<NAME>``: the Spark resource gets a GCP resource reading its service-account keyfile from the
   env var ``NAME``, as the gcp deployment's Spark resource does; the keyfile path then sits in Spark's configuration
   (the GCS connector's settings), the one place a run holds it.
@@ -27,19 +26,20 @@ PAUSE_AT, PAUSED = "FAULTS_PAUSE_AT", "FAULTS_PAUSED"
 
 
 def pause_inside_swap(destination: str, paused_file: str) -> None:
-    """Stop this process between the two renames of the swap that replaces ``destination``."""
-    from taxi_platform.io_managers.local_swap import STAGING_DIR
+    """Stop this process inside the commit that replaces ``destination``, just before its swap: the new version is
+    staged and verified, the commit's journal and the destination's lock are held, the old version still in place."""
+    from taxi_platform.io_managers import local_swap
 
-    real_rename = os.rename
+    real_swap_in = local_swap._swap_in
 
-    def rename(src, dst, *args, **kwargs):
-        if os.fspath(dst) == destination and STAGING_DIR in Path(os.fspath(src)).parts:
+    def swap_in(item):
+        if item.destination == destination:
             Path(paused_file).write_text(str(os.getpid()))
-            while True:  # the old version is in _trash, the new one still staged: wait for SIGKILL
+            while True:  # mid-commit: wait for SIGKILL
                 time.sleep(60)
-        return real_rename(src, dst, *args, **kwargs)
+        return real_swap_in(item)
 
-    os.rename = rename
+    local_swap._swap_in = swap_in
 
 
 def resources(env) -> dict:

@@ -4,8 +4,8 @@ Every run here is a process of its own with its own Spark driver JVM, configured
 ``monthly_revenue`` job, a Dagster instance in a temporary DAGSTER_HOME):
 
 1. ``killed``: the lake holds 2021-01 and 2021-02 (the good versions). Run A rewrites 2021-02 from a different source
-   (2000 rows a type instead of 3000) and is stopped inside the swap of ``core/trips/month=2021-02``, the worst
-   instant of a write: the old version already moved to ``_trash``, the new one not yet in place. While A sits there,
+   (2000 rows a type instead of 3000) and is stopped inside the commit of ``core/trips/month=2021-02``, just before
+   its swap: journal and lock held, the new version staged and verified, the old one in place. While A sits there,
    run B (``dagster job execute``) materializes 2021-03 from start to end. Then A's whole process group (the Python
    run process and its Spark JVM) gets SIGKILL.
 2. ``rerun``: run C re-materializes 2021-02 with the original settings while run D (``dagster job execute``)
@@ -64,7 +64,7 @@ def files_of(lake: Path, month: str) -> dict[str, tuple[str, int, int]]:
     """{relative path: (sha256, mtime_ns, inode)} of every file of ``month`` in every dataset."""
     found = {}
     for dataset in DATASETS:
-        for path in sorted(month_folder(lake, dataset, month).glob("*")):
+        for path in sorted(month_folder(lake, dataset, month).glob("*.parquet")):  # the data (not _version.json)
             stat = path.stat()
             found[str(path.relative_to(lake))] = (hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_mtime_ns,
                                                   stat.st_ino)
@@ -251,8 +251,7 @@ class Killed:
     before: dict[str, dict]  # month -> files_of() before run A started
     window_before_b: list[str]  # in_flight() when A paused
     window_after_b: list[str]  # in_flight() after B had run from start to end
-    core_exists_after_b: bool
-    trashed_core: dict[str, str]  # {file name: sha256} of the old core/trips month sitting in _trash
+    core_after_b: dict[str, tuple]  # files_of_dataset() of the core/trips month after B (A still mid-commit)
     group_before_kill: dict[int, str]
     group_after_kill: dict[int, str]
     a_exit: int
@@ -277,9 +276,7 @@ def killed(oracle, tmp_path_factory) -> Killed:
         b = runs.cli("B", DURING_KILL)  # a whole run of another month while A is stopped inside its swap
         b_exit = b.wait()
         window_after_b = in_flight(lake)
-        core_exists = month_folder(lake, "core/trips", KILLED).exists()
-        trash = [p for p in (lake / TRASH_DIR).iterdir() if p.is_dir()]
-        trashed = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for d in trash for p in d.glob("*")}
+        core_after_b = files_of_dataset(lake, "core/trips", KILLED)
         group_before = group_processes(a.process.pid)
         os.killpg(a.process.pid, signal.SIGKILL)
         a_exit = a.process.wait(timeout=30)
@@ -289,12 +286,12 @@ def killed(oracle, tmp_path_factory) -> Killed:
         group_after = group_processes(a.process.pid)
     finally:
         runs.kill_all()
-    return Killed(lake, home, before, window_before_b, window_after_b, core_exists, trashed, group_before,
+    return Killed(lake, home, before, window_before_b, window_after_b, core_after_b, group_before,
                   group_after, a_exit, b, b_exit)
 
 
 def read_back_core(spark_resource, lake: Path, month: str) -> tuple[int, float]:
-    """core/trips of ``month`` as the platform reads it (the lake IO manager: recovery first): rows and total."""
+    """core/trips of ``month`` as the platform reads it (the lake IO manager; reads never recover): rows and total."""
     from taxi_platform.io_managers.lake import LakeIOManager
 
     @asset(ins={"trips": AssetIn(key=TRIPS_KEY)}, partitions_def=monthly_partitions, io_manager_key="mem")
@@ -311,17 +308,19 @@ def read_back_core(spark_resource, lake: Path, month: str) -> tuple[int, float]:
 
 
 def test_sigkill_mid_write_keeps_the_previous_version_and_spares_other_runs(killed, oracle, spark_resource):
-    """A run killed with SIGKILL (its Spark JVM too) inside the swap of a month: that month's previous version is
-    whole and is what the platform reads next; a run of another month during it was untouched and correct."""
+    """A run killed with SIGKILL (its Spark JVM too) inside the commit of a month: that month's previous version
+    stays in place, whole, for every reader at every instant (no recovery needed); a run of another month during it
+    was untouched and correct."""
     lake = killed.lake
     core = f"core/trips/month={KILLED}"
-    # A was stopped inside its swap: old core month in _trash with its journal, the new one still staged
+    # A was stopped inside its commit: its journal in _trash, its new version staged (and locked)
     assert any(p.startswith(f"{TRASH_DIR}/") and p.endswith(".json") for p in killed.window_before_b)
     assert any(p.startswith(f"{STAGING_DIR}/") and p.endswith(".lock") for p in killed.window_before_b)
     # B ran from start to end meanwhile: it left A's live swap and staging alone (no "recovery" of a live write)...
     assert killed.b_exit == 0, killed.b.output()
     assert killed.window_after_b == killed.window_before_b
-    assert not killed.core_exists_after_b
+    # the core month was never missing: the previous version, the very files, while A sat mid-commit
+    assert killed.core_after_b == {k: v for k, v in killed.before[KILLED].items() if k.startswith("core/")}
     # ...and wrote its month right: equal to the oracle, every check passed
     success, checks = cli_run_report(killed.home, DURING_KILL)
     assert success
@@ -335,9 +334,6 @@ def test_sigkill_mid_write_keeps_the_previous_version_and_spares_other_runs(kill
         killed.group_before_kill
     assert killed.group_after_kill == {}, killed.group_after_kill
 
-    # the old core month sits whole in _trash, byte for byte (file names included)
-    old_core = {Path(k).name: v for k, v in hashes(oracle, "core/trips", KILLED).items()}
-    assert killed.trashed_core == old_core
     # each dataset written before the kill holds A's version, whole (clean + quarantine == raw: nothing half-written)
     for taxi_type in ("green", "yellow"):
         raw = count(month_folder(lake, f"raw/{taxi_type}_trips", KILLED))
@@ -349,18 +345,17 @@ def test_sigkill_mid_write_keeps_the_previous_version_and_spares_other_runs(kill
         {k: v for k, v in killed.before[KILLED].items() if k.startswith("reports/")}
     assert files_of(lake, STORED) == killed.before[STORED]
 
-    # until the next read or write of the lake the core month's folder is missing (plain readers see no month)...
-    assert not (lake / core).exists()
-    # ...the next read through the platform puts the previous version back first and reads exactly it
+    # after the kill, too, with no recovery: the previous version, the very files (bytes, mtime, inode)...
+    assert files_of_dataset(lake, "core/trips", KILLED) == \
+        {k: v for k, v in killed.before[KILLED].items() if k.startswith("core/")}
+    left = in_flight(lake)
+    # ...and it is what the platform reads (a read changes nothing: A's journal and staging wait for the next write)
     folder = month_folder(oracle, "core/trips", KILLED)
     expected_rows, expected_total = duckdb.connect().execute(
         f"SELECT count(*), sum(total_amount) FROM read_parquet('{folder}/*.parquet')").fetchone()
     got_rows, got_total = read_back_core(spark_resource, lake, KILLED)
     assert got_rows == expected_rows and got_total == pytest.approx(expected_total, abs=1e-6)
-    # the very files of the previous version (same bytes, mtime and inode: moved back, not rewritten)
-    assert files_of_dataset(lake, "core/trips", KILLED) == \
-        {k: v for k, v in killed.before[KILLED].items() if k.startswith("core/")}
-    assert in_flight(lake) == []  # A's journal, trashed folder, staging and lock files are gone
+    assert in_flight(lake) == left
 
 
 @dataclass

@@ -107,3 +107,68 @@ def test_missing_dataset_is_a_clear_error_before_any_spark_work(gcp, spark_resou
     errors = [e.event_specific_data.error.to_string() for e in result.all_events
               if getattr(e.event_specific_data, "error", None) is not None]
     assert any("BigQuery dataset taxi-test.does_not_exist does not exist" in text for text in errors), errors
+
+
+def reordered_asset(value: float, extra: bool = False, total_type: str = "double"):
+    """The report with its columns in another order (and optionally one more column, or another type for total)."""
+
+    @asset(key=KEY, partitions_def=monthly_partitions, backfill_policy=BackfillPolicy.single_run(),
+           io_manager_key="bq", metadata={"partition_expr": "revenue_month"})
+    def revenue_test(context, spark: SparkResource):
+        rows = []
+        for month in context.partition_keys:
+            start = datetime.strptime(month, "%Y-%m")
+            for zone in range(1, 4):
+                row = (value * zone, "yellow" if zone % 2 else "green", start, zone, month)
+                rows.append(row + ((zone * 100,) if extra else ()))
+        schema = (f"revenue_monthly_total_amount {total_type}, service_type string, revenue_month timestamp, "
+                  "revenue_zone int, month string" + (", trips long" if extra else ""))
+        return spark.get_session().createDataFrame(rows, schema)
+
+    return revenue_test
+
+
+def test_columns_are_matched_by_name_and_a_new_column_migrates_the_table(bq_resources):
+    """#14.8: before, MERGE ... INSERT ROW mapped columns by position: reordered columns swapped values silently,
+    and an added column failed mid-run ("has 5 columns but 6 values")."""
+    resources, table_id, client = bq_resources
+    assert materialize([report_asset(1.0)], resources=resources, partition_key="2021-01").success
+    assert materialize([reordered_asset(10.0)], resources=resources, partition_key="2021-02").success
+    assert table_rows(client, table_id) == {"2021-01": (3, 6.0), "2021-02": (3, 60.0)}
+    zones = {r["revenue_zone"]: r["service_type"] for r in client.query(
+        f"SELECT revenue_zone, service_type FROM `{table_id}` WHERE revenue_monthly_total_amount = 20").result()}
+    assert zones == {2: "green"}
+
+    assert materialize([reordered_asset(5.0, extra=True)], resources=resources, partition_key="2021-03").success
+    assert "trips" in {f.name for f in client.get_table(table_id).schema}
+    trips = {(r["m"], r["t"]) for r in client.query(
+        f"SELECT FORMAT_TIMESTAMP('%Y-%m', revenue_month) AS m, SUM(trips) AS t FROM `{table_id}` GROUP BY 1").result()}
+    assert trips == {("2021-01", None), ("2021-02", None), ("2021-03", 600)}
+    assert table_rows(client, table_id)["2021-03"] == (3, 30.0)
+
+
+def test_a_changed_column_type_fails_naming_the_column_and_replaces_nothing(bq_resources):
+    resources, table_id, client = bq_resources
+    assert materialize([report_asset(1.0)], resources=resources, partition_key="2021-01").success
+    with pytest.raises(BigQueryReportError, match=r"revenue_test: column revenue_monthly_total_amount is FLOAT in the "
+                                                  r"table but STRING in this write"):
+        materialize([reordered_asset(9.0, total_type="string")], resources=resources, partition_key="2021-01")
+    assert table_rows(client, table_id) == {"2021-01": (3, 6.0)}
+    assert [t.table_id for t in client.list_tables(table_id.rsplit(".", 1)[0])] == ["revenue_test"]
+
+
+def test_vacuum_removes_staging_tables_of_dead_writes(bq_resources):
+    """#14.9: a killed write leaves its ``_staging_*`` table; vacuum removes those past the grace period only."""
+    from google.cloud import bigquery
+
+    resources, table_id, client = bq_resources
+    assert materialize([report_asset(1.0)], resources=resources, partition_key="2021-01").success
+    dataset = table_id.rsplit(".", 1)[0]
+    client.create_table(bigquery.Table(f"{dataset}._staging_revenue_test_dead", schema=[
+        bigquery.SchemaField("x", "INTEGER")]))
+    manager = resources["bq"]
+    assert manager.vacuum(grace_seconds=3600) == []  # too young: could be a live write's
+    assert manager.vacuum(grace_seconds=0, dry_run=True) == [f"{dataset}._staging_revenue_test_dead"]
+    assert manager.vacuum(grace_seconds=0) == [f"{dataset}._staging_revenue_test_dead"]
+    assert [t.table_id for t in client.list_tables(dataset)] == ["revenue_test"]
+    assert table_rows(client, table_id) == {"2021-01": (3, 6.0)}

@@ -1,6 +1,7 @@
 """The lake IO manager through real Dagster runs: ranges, idempotency, atomic replacement, crash recovery, errors."""
 
 import os
+import shutil
 from datetime import datetime
 
 import pyarrow.dataset as ds
@@ -172,29 +173,76 @@ def test_missing_month_is_a_clear_error(resources):
                     partition_key="2021-05", selection=[counts])
 
 
-def test_crash_between_the_two_renames_keeps_the_previous_version(resources, lake_root, monkeypatch):
-    events, counts = make_assets(lambda m: 8)
+def test_a_staged_month_removed_under_the_write_fails_the_run_and_keeps_the_month(resources, lake_root, monkeypatch):
+    """#14.2: another host's recovery removed the run's staged month while Spark wrote: before, the lake took the
+    missing folder for "no rows" and published an empty month (10 rows became 0) and the run succeeded."""
+    events, _ = make_assets(lambda m: 10)
     assert materialize([events], resources=resources, partition_key="2021-01").success
+    real = local_swap.LocalStore.staged_subfolders
 
-    real_rename, calls = os.rename, []
+    def removed_under_the_write(self, staging):
+        shutil.rmtree(os.path.join(staging, "month=2021-01"))
+        return real(self, staging)
 
-    def crashing_rename(src, dst):
-        calls.append(dst)
-        if len(calls) == 2:  # old version moved to the trash; the new one is not in place yet
-            raise KeyboardInterrupt("simulated crash")
-        return real_rename(src, dst)
+    monkeypatch.setattr(local_swap.LocalStore, "staged_subfolders", removed_under_the_write)
+    with pytest.raises(LakeError, match=r"test/events: the write produced rows for months \['2021-01'\] \(10 rows\) "
+                                        r"but their staged folders .* are gone"):
+        materialize([events], resources=resources, partition_key="2021-01")
+    assert ds.dataset(lake_root / "test/events/month=2021-01", format="parquet").count_rows() == 10
 
-    monkeypatch.setattr(local_swap.os, "rename", crashing_rename)
-    events9, _ = make_assets(lambda m: 9)
-    with pytest.raises(KeyboardInterrupt):
-        materialize([events9], resources=resources, partition_key="2021-01", raise_on_error=True)
-    monkeypatch.setattr(local_swap.os, "rename", real_rename)
-    assert not (lake_root / "test/events/month=2021-01").exists()  # the crash window
 
-    # the next reader recovers the previous version first
-    assert local_swap.recover(lake_root) == [str(lake_root / "test/events/month=2021-01")]
-    assert ds.dataset(lake_root / "test/events/month=2021-01", format="parquet").count_rows() == 8
-    # and the next write succeeds and leaves one copy
-    assert materialize([events9], resources=resources, partition_key="2021-01").success
-    assert ds.dataset(lake_root / "test/events/month=2021-01", format="parquet").count_rows() == 9
-    assert list((lake_root / "_trash").iterdir()) == []
+def test_outputs_published_together_stay_old_together_when_the_step_fails(resources, lake_root):
+    """#14.7: a step's two outputs (like clean + quarantine) are one commit: the second one failing (rows outside
+    the run's months) leaves BOTH with their old version; before, the first was already replaced."""
+    from dagster import AssetOut, Output, multi_asset
+
+    from taxi_platform.io_managers.lake import PUBLISH_TOGETHER_KEY
+
+    def step(value: float, bad_month: str = None):
+        @multi_asset(outs={n: AssetOut(key=AssetKey(["test", n]), io_manager_key="lake_io_manager",
+                                       metadata={PUBLISH_TOGETHER_KEY: True}) for n in ("first", "second")},
+                     partitions_def=monthly_partitions, name="pair")
+        def pair(context, spark: SparkResource):
+            month = context.partition_key
+            session = spark.get_session()
+            yield Output(session.createDataFrame([(value, month)], "x double, month string"), "first")
+            yield Output(session.createDataFrame([(value, bad_month or month)], "x double, month string"), "second")
+
+        return pair
+
+    assert materialize([step(1.0)], resources=resources, partition_key="2021-01").success
+    with pytest.raises(LakeError, match=r"test/second: rows for months \['2020-12'\] are outside"):
+        materialize([step(2.0, bad_month="2020-12")], resources=resources, partition_key="2021-01")
+    for name in ("first", "second"):
+        table = ds.dataset(lake_root / f"test/{name}/month=2021-01", format="parquet").to_table()
+        assert table.column("x").to_pylist() == [1.0], name
+    assert not [p for p in (lake_root / "_staging").iterdir() if not p.name.endswith(".lock")]
+    assert materialize([step(3.0)], resources=resources, partition_key="2021-01").success
+    for name in ("first", "second"):
+        assert ds.dataset(lake_root / f"test/{name}/month=2021-01", format="parquet").to_table().column("x").to_pylist() == [3.0]
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A real 1 MiB filesystem (tmpfs) in the test's folder; skipped where mounting is not allowed."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs CAP_SYS_ADMIN)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_names_the_dataset_and_months_and_keeps_the_month(spark_resource, tiny_filesystem):
+    """#15's part in the lake: ENOSPC while staging a month names the dataset, the months and the OS error."""
+    lake = LakeIOManager(lake_root=str(tiny_filesystem / "lake"), spark=spark_resource, files_per_partition=1)
+    resources = {"spark": spark_resource, "lake_io_manager": lake}
+    small, _ = make_assets(lambda m: 5)
+    assert materialize([small], resources=resources, partition_key="2021-01").success
+    big, _ = make_assets(lambda m: 150_000)  # several MB of parquet: more than the filesystem holds
+    with pytest.raises(LakeError, match=r"test/events 2021-01\.\.2021-01: .*failed \(No space left on device\); "
+                                        r"nothing was replaced"):
+        materialize([big], resources=resources, partition_key="2021-01")
+    assert ds.dataset(tiny_filesystem / "lake/test/events/month=2021-01", format="parquet").count_rows() == 5
