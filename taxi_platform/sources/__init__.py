@@ -5,10 +5,12 @@ Pyarrow only (no Spark). The Dagster face of this package is ``taxi_platform.res
 
 from taxi_platform.sources.base import (
     CorruptFileError,
+    DuplicateFilesError,
     EmptyMonthError,
     FetchedMonth,
     InconsistentFilesError,
     MonthNotFoundError,
+    PublishedTypeError,
     SourceError,
     TransientSourceError,
     WrongMonthError,
@@ -18,10 +20,12 @@ from taxi_platform.sources.download import download, redact_url
 
 __all__ = [
     "CorruptFileError",
+    "DuplicateFilesError",
     "EmptyMonthError",
     "FetchedMonth",
     "InconsistentFilesError",
     "MonthNotFoundError",
+    "PublishedTypeError",
     "SourceError",
     "TransientSourceError",
     "WrongMonthError",
