@@ -155,3 +155,24 @@ def clean_rows(classified: DataFrame) -> DataFrame:
 
 def quarantined_rows(classified: DataFrame) -> DataFrame:
     return classified.where(F.col(QUARANTINE_REASON_COLUMN).isNotNull())
+
+
+# The course's key of a trip: two clean rows sharing it are likely the same trip published twice (with a differing
+# amount or flag, so not an exact duplicate_row).
+COURSE_KEY: tuple[str, ...] = ("VendorID", "pickup_datetime", "dropoff_datetime", "PULocationID", "DOLocationID")
+
+
+def likely_duplicates_by_month(trips: DataFrame, key: Iterable[str] = COURSE_KEY) -> dict[str, dict]:
+    """{month: {"rows", "likely_duplicates", "share"}} of ``trips`` (with ``month``), in one Spark job.
+
+    ``likely_duplicates`` counts the rows beyond the first of each group sharing ``key`` (rows - distinct keys);
+    ``share`` = likely_duplicates / rows (0.0 for a month without rows).
+    """
+    key = list(key)
+    groups = trips.groupBy(MONTH_COLUMN, *key).agg(F.count(F.lit(1)).alias("copies"))
+    months = groups.groupBy(MONTH_COLUMN).agg(F.sum("copies").alias("rows"), F.count(F.lit(1)).alias("keys")).collect()
+    result = {}
+    for row in months:
+        rows, extra = int(row["rows"]), int(row["rows"]) - int(row["keys"])
+        result[row[MONTH_COLUMN]] = {"rows": rows, "likely_duplicates": extra, "share": extra / rows if rows else 0.0}
+    return result

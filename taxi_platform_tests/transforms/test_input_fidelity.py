@@ -123,3 +123,21 @@ def test_exact_duplicate_rows_are_quarantined_and_counted_and_identical_files_re
                        r"\.parquet|green_tripdata_2021-03\.parquet = green_tripdata_2021-03 \(1\)\.parquet"):
         fetch_local("green", "2021-03", tmp_path / "work", path=folder)
     assert not list((tmp_path / "work").glob("*.parquet"))
+
+
+def test_likely_duplicates_by_the_course_key_are_counted_per_month(spark):
+    """Rows sharing (VendorID, pickup, dropoff, PULocationID, DOLocationID) but not every value: the share the WARN
+    check ``likely_duplicates`` reports."""
+    from taxi_platform.transforms.quarantine import likely_duplicates_by_month
+
+    t = datetime(2021, 1, 5, 8, 0)
+    rows = [(1, t + timedelta(minutes=i), t + timedelta(minutes=i + 9), 161, 236, 10.0 + i, "2021-01") for i in range(8)]
+    rows += [(1, t, t + timedelta(minutes=9), 161, 236, 99.0, "2021-01"),  # the first trip again, another amount
+             (2, t, t + timedelta(minutes=9), 161, 236, 10.0, "2021-01"),  # another vendor: another trip
+             (1, t, t + timedelta(minutes=9), 161, 236, 10.0, "2021-02")]
+    trips = spark.createDataFrame(rows, "VendorID int, pickup_datetime timestamp, dropoff_datetime timestamp, "
+                                        "PULocationID int, DOLocationID int, total_amount double, month string")
+    assert likely_duplicates_by_month(trips) == {
+        "2021-01": {"rows": 10, "likely_duplicates": 1, "share": 0.1},
+        "2021-02": {"rows": 1, "likely_duplicates": 0, "share": 0.0},
+    }
