@@ -32,3 +32,16 @@ def parse_month(month: str) -> tuple[int, int]:
     except ValueError:
         raise ValueError(f"not a month key: {month!r} (expected 'YYYY-MM', e.g. '2021-01')") from None
     return start.year, start.month
+
+
+def check_month_in_range(month: str, now: datetime | None = None) -> None:
+    """Raise ``ValueError`` naming the valid range when ``month`` ("YYYY-MM") is not a partition: before
+    ``START_MONTH`` or after the month in progress (``now``, default the current time)."""
+    parse_month(month)
+    keys = monthly_partitions.get_partition_keys(current_time=now)
+    if month not in keys:
+        where = "before the first" if month < keys[0] else "after the last"
+        raise ValueError(
+            f"month {month} is {where} monthly partition: valid months are {keys[0]} .. {keys[-1]} "
+            f"(the platform starts at {START_MONTH}; the newest month is the one in progress)"
+        )

@@ -48,10 +48,10 @@ def test_graph_has_the_assets_jobs_and_checks():
                     "clean/fhvhv_trips", "quarantine/fhv_trips", "quarantine/fhvhv_trips", "analytics/fhvhv_base_ids",
                     "analytics/trip_duration_model", "analytics/trip_duration_predictions",
                     "reports/monthly_answers"}
-    # 12 on the green/yellow graph + the hourly report's schema, null-key and RDD checks + 5 for-hire checks
+    # 14 on the green/yellow graph (with the two likely_duplicates WARN checks) + the hourly report's schema, null-key and RDD checks + 5 for-hire checks
     # + the trip-duration predictions' schema, rows and validity checks and the model's beats_stand_in
     # + the homework answers' schema check
-    assert len(list(graph.asset_check_keys)) == 12 + 3 + 5 + 4 + 1
+    assert len(list(graph.asset_check_keys)) == 14 + 3 + 5 + 4 + 1
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if key.to_user_string() != "ref/taxi_zones":

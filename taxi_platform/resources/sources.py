@@ -8,6 +8,7 @@ from typing import Literal
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from taxi_platform.partitions import check_month_in_range
 from taxi_platform.sources.base import FetchedMonth, MonthNotFoundError, SourceError
 from taxi_platform.redaction import redact_url
 from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, local_path_of_file_url, probe
@@ -86,10 +87,12 @@ class TaxiSourceResource(ConfigurableResource):
     def fetch_month(self, taxi_type: str, month: str, workdir: Path) -> FetchedMonth:
         """Fetch ``taxi_type`` for ``month`` ("YYYY-MM") to ONE validated parquet file under ``workdir``.
 
-        Raises ``ValueError`` for a bad taxi type, month key or template, and a ``SourceError`` subclass
+        Raises ``ValueError`` for a bad taxi type, month key (or a month outside the partitions: the message names the
+        valid range) or template, and a ``SourceError`` subclass
         (``MonthNotFoundError``, ``CorruptFileError``, ``EmptyMonthError``, ``WrongTaxiTypeError``) when the source fails.
         """
         check_taxi_type_name(taxi_type)
+        check_month_in_range(month)  # a month outside the partitions: the error names the valid range
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
         workdir = Path(workdir)

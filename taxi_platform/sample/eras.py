@@ -24,7 +24,9 @@ fhvhv
 
 fhv
     dispatching_base_num, pickup_datetime, dropOff_datetime, PUlocationID, DOlocationID (odd casing as published),
-    SR_Flag, Affiliated_base_number; PU/DO double (with nulls); timestamps ns before 2022, us from 2022.
+    SR_Flag, Affiliated_base_number; PU/DO double (with nulls); timestamps ns before 2022, us from 2022. SR_Flag is a
+    text code ("1" or null), but the 2019 files publish it as a double (1.0 or null) as the TLC's FHV 2019-02 does:
+    clean must store "1" either way (``taxi_platform.conversions``: code_text).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import pyarrow as pa
 TAXI_TYPES: tuple[str, ...] = ("green", "yellow", "fhv", "fhvhv")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 MIN_YEAR, MAX_YEAR = 2009, 2099
+# The fhv months (yyyymm) whose SR_Flag is published as a double (1.0 or null) rather than text.
+FHV_SR_FLAG_DOUBLE_MONTHS = range(201901, 201913)
 # The last month (yyyymm) whose fhvhv file carries the CSV-era SR_Flag column (replaced by shared_request_flag).
 FHVHV_SR_FLAG_LAST_MONTH = 202012
 
@@ -212,7 +216,7 @@ def _fhv_fields(era: Era) -> list[tuple[str, pa.DataType]]:
         ("dropOff_datetime", ts),
         ("PUlocationID", pa.float64()),
         ("DOlocationID", pa.float64()),
-        ("SR_Flag", pa.string()),
+        ("SR_Flag", pa.float64() if era.key in FHV_SR_FLAG_DOUBLE_MONTHS else pa.string()),
         ("Affiliated_base_number", pa.string()),
     ]
 

@@ -196,7 +196,8 @@ def build_fhv(era: Era, rng: np.random.Generator, n: int) -> pa.Table:
         "dropOff_datetime": lambda: timestamps(dropoff, ts),
         "PUlocationID": lambda: column(pu, pa.float64(), both_null),
         "DOlocationID": lambda: column(do, pa.float64(), both_null),
-        "SR_Flag": lambda: strings(("1",), np.zeros(n, np.int8), sr_flag_null),
+        "SR_Flag": lambda: (column(np.ones(n), pa.float64(), sr_flag_null) if pa.types.is_floating(
+            schema.field("SR_Flag").type) else strings(("1",), np.zeros(n, np.int8), sr_flag_null)),
         "Affiliated_base_number": lambda: strings(FHV_BASES, affiliated_idx, affiliated_null),
     }
     return pa.Table.from_arrays([values[name]() for name in schema.names], schema=schema)

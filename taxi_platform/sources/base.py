@@ -68,6 +68,15 @@ class CorruptFileError(SourceError):
     """The file arrived but is unusable: truncated, not parquet, bad footer, unreadable CSV, wrong header."""
 
 
+class PublishedTypeError(SourceError):
+    """A column is published in a type with no canonical conversion to its contract type (``taxi_platform.
+    conversions``), e.g. zoned timestamps where the TLC publishes New York wall clocks."""
+
+
+class DuplicateFilesError(SourceError):
+    """A month folder holds byte-identical files (the same month twice, e.g. ``x.parquet`` and ``x (1).parquet``)."""
+
+
 class EmptyMonthError(SourceError):
     """The file is well-formed but holds 0 rows."""
 

@@ -12,7 +12,7 @@ so a large month never needs to be in memory at once. The real files' quirks are
 
 Anything else in the header (a schema column missing, an unknown extra column) is a ``CorruptFileError`` naming the
 columns; another taxi type's header is a ``WrongTaxiTypeError``; an unparseable value a ``CorruptFileError`` carrying
-pyarrow's message (which names the CSV column and row).
+pyarrow's message, with the column named by its header name (pyarrow says ``#16``, a 0-based index).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import csv
 import gzip
 import io
 import logging
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,19 @@ def plan_header(header: Sequence[str], taxi_type: str, *, describe: str, where: 
     return HeaderPlan(read_names=read_names, present=present, absent_optional=absent_optional)
 
 
+_CSV_COLUMN_INDEX = re.compile(r"CSV column #(\d+)")
+
+
+def name_csv_columns(message: str, header: Sequence[str]) -> str:
+    """pyarrow's "In CSV column #16: ..." with the column's header name: "In CSV column total_amount (#17): ..."."""
+
+    def named(match: re.Match) -> str:
+        index = int(match.group(1))
+        return f"CSV column {header[index]} (#{index + 1})" if index < len(header) else match.group(0)
+
+    return _CSV_COLUMN_INDEX.sub(named, message)
+
+
 def csv_to_parquet(sources: Sequence[Path], dest: Path, taxi_type: str, *, describe: str, wheres: Sequence[str]) -> int:
     """Parse the CSV file(s) ``sources`` (gzip or plain) into ONE parquet file ``dest`` typed by the course schema.
 
@@ -158,7 +172,8 @@ def _append_csv(source: Path, writer, taxi_type: str, *, describe: str, where: s
     import pyarrow.csv as pacsv
 
     schema = arrow_schema(COURSE_SCHEMAS[taxi_type])
-    plan = plan_header(read_header(source, describe=describe, where=where), taxi_type, describe=describe, where=where)
+    header = read_header(source, describe=describe, where=where)
+    plan = plan_header(header, taxi_type, describe=describe, where=where)
     if plan.absent_optional:
         logger.info("%s: %s has no %s; filled with nulls", describe, where, ", ".join(plan.absent_optional))
 
@@ -193,6 +208,7 @@ def _append_csv(source: Path, writer, taxi_type: str, *, describe: str, where: s
                 writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
                 rows += batch.num_rows
     except (pa.ArrowException, OSError, EOFError, zlib.error) as e:
-        raise CorruptFileError(f"{describe}: cannot parse {where} as a {taxi_type} CSV: {e}") from None
+        message = name_csv_columns(str(e), header)
+        raise CorruptFileError(f"{describe}: cannot parse {where} as a {taxi_type} CSV: {message}") from None
     logger.info("%s: parsed %d rows from %s", describe, rows, where)
     return rows

@@ -1,7 +1,13 @@
-"""Local months: a file, or a folder (course layout) of parquet parts or CSV files, made into ONE parquet file."""
+"""Local months: a file, or a folder (course layout) of parquet parts or CSV files, made into ONE parquet file.
+
+A folder holding byte-identical files (the month downloaded twice: ``green_tripdata_2021-03.parquet`` and
+``green_tripdata_2021-03 (1).parquet``) is refused with a ``DuplicateFilesError`` naming them: combining them would
+count every trip twice.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from pathlib import Path
@@ -10,6 +16,7 @@ from typing import Sequence
 from taxi_platform.sources.atomic import atomic_output
 from taxi_platform.sources.base import (
     CorruptFileError,
+    DuplicateFilesError,
     EmptyMonthError,
     InconsistentFilesError,
     MonthNotFoundError,
@@ -51,6 +58,37 @@ def list_month_folder(folder: Path, *, describe: str) -> tuple[str, list[Path]]:
     if csvs:
         return "csv", csvs
     raise MonthNotFoundError(f"{describe}: the folder {folder} holds no .parquet, .csv or .csv.gz files")
+
+
+def identical_files(files: Sequence[Path]) -> list[list[Path]]:
+    """Groups (2 or more) of byte-identical files among ``files``: sizes first, then SHA-256 of the same-size ones."""
+    by_size: dict[int, list[Path]] = {}
+    for path in files:
+        by_size.setdefault(path.stat().st_size, []).append(path)
+    groups: list[list[Path]] = []
+    for same_size in by_size.values():
+        if len(same_size) < 2:
+            continue
+        by_digest: dict[str, list[Path]] = {}
+        for path in same_size:
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            by_digest.setdefault(digest.hexdigest(), []).append(path)
+        groups += [group for group in by_digest.values() if len(group) > 1]
+    return groups
+
+
+def check_no_identical_files(folder: Path, files: Sequence[Path], *, describe: str) -> None:
+    """Raise ``DuplicateFilesError`` naming the byte-identical files of a month folder."""
+    groups = identical_files(files)
+    if groups:
+        named = "; ".join(" = ".join(p.name for p in group) for group in groups)
+        raise DuplicateFilesError(
+            f"{describe}: the folder {folder} holds byte-identical files ({named}): the same data twice would count "
+            "every trip twice; remove the copies"
+        )
 
 
 def sniff_kind(path: Path, *, describe: str) -> str:
@@ -136,6 +174,7 @@ def fetch_local_path(path: Path, dest: Path, taxi_type: str, *, describe: str) -
         raise MonthNotFoundError(f"{describe}: no such local file or folder: {path}")
     if path.is_dir():
         kind, files = list_month_folder(path, describe=describe)
+        check_no_identical_files(path, files, describe=describe)
     else:
         kind, files = sniff_kind(path, describe=describe), [path]
     if kind == "parquet":

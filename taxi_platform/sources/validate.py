@@ -1,5 +1,7 @@
-"""Checks a fetched file must pass before it is handed on: real parquet, readable footer, right taxi type, rows > 0,
-and pickups in the month it was fetched for.
+"""Checks a fetched file must pass before it is handed on: real parquet, readable footer, right taxi type, every
+contract column in a type with a canonical conversion (``taxi_platform.conversions``: zoned timestamps are refused),
+rows > 0, and pickups in the month it was fetched for (read with the same conversion clean uses: wall clocks as they
+are, text parsed).
 
 Taxi types are recognised by their signature columns (matched case-insensitively, since the TLC's casing drifts):
 yellow ``tpep_pickup_datetime``, green ``lpep_pickup_datetime``, fhvhv ``hvfhs_license_num``, fhv
@@ -11,7 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from taxi_platform.sources.base import CorruptFileError, EmptyMonthError, WrongMonthError, WrongTaxiTypeError
+from taxi_platform.sources.base import (
+    CorruptFileError,
+    EmptyMonthError,
+    PublishedTypeError,
+    WrongMonthError,
+    WrongTaxiTypeError,
+)
 
 PARQUET_MAGIC = b"PAR1"
 
@@ -83,10 +91,31 @@ def check_required_columns(columns: list[str], taxi_type: str, *, describe: str,
         )
 
 
+def check_published_types(schema, taxi_type: str, *, describe: str, where: str) -> dict[str, str]:
+    """{published column: conversion} for the contract columns of ``schema`` (a pyarrow schema); raises
+    ``PublishedTypeError`` naming the file, the column and its type (and zone) when one has no canonical conversion."""
+    from taxi_platform.conversions import UnsupportedTypeError, arrow_conversion
+    from taxi_platform.schemas import COURSE_SCHEMAS
+
+    kinds = {name.lower(): kind for name, kind in COURSE_SCHEMAS[taxi_type]}
+    conversions = {}
+    for field in schema:
+        kind = kinds.get(field.name.strip().lower())
+        if kind is None:
+            continue  # not a contract column: clean drops it
+        try:
+            conversions[field.name] = arrow_conversion(kind, str(field.type), column=field.name,
+                                                       where=f"{describe}: {where}")
+        except UnsupportedTypeError as error:
+            raise PublishedTypeError(f"{error} (published type {field.type})") from None
+    return conversions
+
+
 def check_parquet(path: Path, taxi_type: str, *, describe: str, where: str, allow_empty: bool = False) -> int:
     """Validate a parquet file of ``taxi_type`` and return its row count.
 
-    magic bytes -> footer readable by pyarrow -> signature and required columns of ``taxi_type`` -> rows > 0 (unless ``allow_empty``).
+    magic bytes -> footer readable by pyarrow -> signature and required columns of ``taxi_type`` -> published types
+    (``check_published_types``) -> rows > 0 (unless ``allow_empty``).
     ``where`` is the URL/path named in messages (not the temp file being checked).
     """
     import pyarrow as pa
@@ -95,15 +124,35 @@ def check_parquet(path: Path, taxi_type: str, *, describe: str, where: str, allo
     check_parquet_magic(path, describe=describe, where=where)
     try:
         with pq.ParquetFile(path) as parquet_file:
-            columns = parquet_file.schema_arrow.names
+            schema = parquet_file.schema_arrow
+            columns = schema.names
             num_rows = parquet_file.metadata.num_rows
     except (pa.ArrowException, OSError, ValueError) as e:
         raise CorruptFileError(f"{describe}: {where} has an unreadable parquet footer: {e}") from None
     check_taxi_type(columns, taxi_type, describe=describe, where=where)
     check_required_columns(columns, taxi_type, describe=describe, where=where)
+    check_published_types(schema, taxi_type, describe=describe, where=where)
     if num_rows == 0 and not allow_empty:
         raise EmptyMonthError(f"{describe}: {where} holds 0 rows")
     return num_rows
+
+
+TEXT_TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def parse_wall_clock(texts):
+    """Timestamps published as text -> naive timestamp[us] (pyarrow), null where none parses: ISO 8601 as the CSV path
+    and Spark accept it (blanks ignored, ``''`` is null); fractions of a second are cut by the formats that lack them,
+    which does not move a pickup to another month."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pc.utf8_trim_whitespace(texts.cast(pa.string()))
+    try:
+        return pc.cast(pc.if_else(pc.equal(texts, ""), None, texts), pa.timestamp("us"))
+    except pa.ArrowInvalid:  # some values are not plain ISO 8601: parse each format, keep the first that works
+        parsed = [pc.strptime(texts, format=f, unit="us", error_is_null=True) for f in TEXT_TIMESTAMP_FORMATS]
+        return pc.coalesce(*parsed)
 
 
 # A month's file carries stray trips of other months (the TLC's real files: well under 1 % of a month, though their
@@ -117,10 +166,10 @@ def check_month(path: Path, taxi_type: str, month: str, *, describe: str, where:
     """Raise ``WrongMonthError`` when (almost) no pickup of the parquet file at ``path`` falls in ``month`` ("YYYY-MM")."""
     from collections import Counter
 
-    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from taxi_platform.conversions import arrow_conversion
     from taxi_platform.schemas import PICKUP_DROPOFF
 
     wanted = PICKUP_DROPOFF[taxi_type][0]
@@ -130,13 +179,16 @@ def check_month(path: Path, taxi_type: str, month: str, *, describe: str, where:
         if column is None:
             return  # check_required_columns names a missing pickup column
         field = parquet_file.schema_arrow.field(column)
-        if not pa.types.is_timestamp(field.type):
-            return  # CSV-parsed and TLC files carry timestamps; anything else is the clean step's to judge
+        how = arrow_conversion("timestamp", str(field.type), column=column, where=where)
+        if how not in ("wall_clock", "parse_timestamp"):
+            return  # an all-null column: nothing to judge here (clean quarantines every row as missing_timestamp)
         months: Counter = Counter()
         rows = 0
         for index in range(parquet_file.num_row_groups):
             pickups = parquet_file.read_row_group(index, columns=[column]).column(0)
             rows += len(pickups)
+            if how == "parse_timestamp":
+                pickups = parse_wall_clock(pickups)
             keys = pc.add(pc.multiply(pc.year(pickups), 100), pc.month(pickups))
             for item in pc.value_counts(pc.drop_null(keys)).to_pylist():
                 months[int(item["values"])] += int(item["counts"])

@@ -1,9 +1,16 @@
 """Published month -> the course's explicit schema, whatever types the TLC published that month.
 
-The TLC's monthly parquet files drift: passenger_count is int64 one year and double another, ``airport_fee`` becomes
-``Airport_fee``, ``ehail_fee`` is sometimes an all-null column of no type, older files store timestamps in
-nanoseconds (which Spark reads as longs, see ``resources/spark.py``), FHV files spell ``PUlocationID``. Every month is
-conformed on its own, so months of different published types union into one schema.
+The TLC's monthly files drift: passenger_count is int64 one year and double another, ``SR_Flag`` is double in one
+FHV month, an all-null column in the next and text in the CSV backup, ``airport_fee`` becomes ``Airport_fee``,
+``ehail_fee`` is sometimes an all-null column of no type, older files store timestamps in nanoseconds (which Spark
+reads as longs, see ``resources/spark.py``), some conversions publish every column as text, FHV files spell
+``PUlocationID``. Every month is conformed on its own with the one canonical conversion per contract column that
+``taxi_platform.conversions`` decides from the published type (the same decision raw's checks make), so the same
+trip gives the same clean row whatever its month's physical types, and months union into one schema.
+
+A value that cannot be converted (``"abc"`` for a fare, ``1.5`` for a count) never fails the month: it becomes null
+and the row's first such column is named in the hidden column ``UNPARSEABLE_COLUMN``, which
+``transforms/quarantine.classify`` turns into the quarantine reason ``unparseable:<column>`` (and drops).
 """
 
 from __future__ import annotations
@@ -13,11 +20,13 @@ from typing import Optional
 
 from pyspark.sql import DataFrame
 
-from taxi_platform.schemas import CLEAN_SCHEMAS, COURSE_SCHEMAS, MONTH_COLUMN, PICKUP_DROPOFF, required_columns
+from taxi_platform.conversions import FALLIBLE, spark_conversion
+from taxi_platform.schemas import CLEAN_SCHEMAS, COURSE_SCHEMAS, MONTH_COLUMN, required_columns
 
 
 class ContractError(ValueError):
-    """A month's published columns cannot be conformed to the contract (a required column is missing)."""
+    """A month's published columns cannot be conformed to the contract (a required column is missing, or a column
+    is published in a type with no canonical conversion)."""
 
 
 # Contract kinds (schemas.py) as Spark SQL types.
@@ -25,59 +34,108 @@ SQL_TYPES = {"int": "INT", "long": "BIGINT", "double": "DOUBLE", "string": "STRI
              "date": "DATE"}
 _MONTH_KEY = re.compile(r"^\d{4}-\d{2}$")
 
+# The clean name of a row's first column whose published value could not be converted (null when none).
+UNPARSEABLE_COLUMN = "_unparseable_column"
+
 
 def quoted(name: str) -> str:
     """A column name as a Spark SQL identifier (any character allowed)."""
     return "`" + name.replace("`", "``") + "`"
 
 
-def _timestamp(column: str, published_type: str) -> str:
-    if published_type in ("bigint", "long"):
-        # Nanoseconds since the epoch (TIMESTAMP(NANOS) parquet read with spark.sql.legacy.parquet.nanosAsLong).
-        return f"timestamp_micros(CAST(floor({column} / 1000) AS BIGINT))"
-    if published_type == "string":
-        return f"to_timestamp({column})"
-    return f"CAST({column} AS TIMESTAMP)"
+def _whole(number: str, target: str) -> str:
+    """``number`` (a DOUBLE expression) as ``target`` when it is whole and in range, else null."""
+    return f"CASE WHEN {number} = floor({number}) THEN try_cast({number} AS {target}) END"
+
+
+def converted(column: str, how: str, kind: str) -> str:
+    """The SQL expression converting the published ``column`` (quoted) by the conversion ``how`` to ``kind``.
+
+    Fallible conversions give null for a value they cannot convert (``conversions.FALLIBLE``).
+    """
+    target = SQL_TYPES[kind]
+    text = f"nullif(trim({column}), '')"  # text is read as the CSV path reads it: blanks ignored, '' is null
+    if how == "all_null":
+        return f"CAST(NULL AS {target})"
+    if how == "integer":
+        return f"try_cast({column} AS {target})"
+    if how == "whole_number":
+        return _whole(f"CAST({column} AS DOUBLE)", target)
+    if how == "parse_whole":
+        return _whole(f"try_cast({text} AS DOUBLE)", target)
+    if how == "number":
+        return f"CAST({column} AS DOUBLE)"
+    if how == "parse_number":
+        return f"try_cast({text} AS DOUBLE)"
+    if how == "text":
+        return f"nullif({column}, '')"
+    if how == "code_text":  # the TLC's text of a code: 1.0 -> '1', 2 -> '2', 1.5 -> '1.5'
+        number = f"CAST({column} AS DOUBLE)"
+        return (f"coalesce(CASE WHEN {number} = floor({number}) THEN CAST(try_cast({number} AS BIGINT) AS STRING) END, "
+                f"CAST({column} AS STRING))")
+    if how == "text_of":
+        return f"CAST({column} AS STRING)"
+    if how == "wall_clock":
+        # TIMESTAMP_NTZ (and INT96, read as an instant) in the UTC session: the wall clock is kept as it is.
+        return f"CAST({column} AS TIMESTAMP)"
+    if how == "nanos":
+        # Nanoseconds since the epoch (TIMESTAMP(NANOS) read as longs): integer division, exact to the microsecond.
+        return f"timestamp_micros({column} div 1000 - CASE WHEN {column} % 1000 < 0 THEN 1 ELSE 0 END)"
+    if how == "parse_timestamp":
+        return f"CAST(try_cast({text} AS TIMESTAMP_NTZ) AS TIMESTAMP)"
+    raise ValueError(f"unknown conversion {how!r}")
+
+
+def _failed(column: str, how: str, value: str) -> str:
+    """True where the published value is there but its conversion gave nothing."""
+    present = f"nullif(trim({column}), '') IS NOT NULL" if how.startswith("parse_") else f"{column} IS NOT NULL"
+    return f"({present} AND ({value}) IS NULL)"
 
 
 def conform_expressions(published_dtypes: list[tuple[str, str]], taxi_type: str, source: str = "") -> list[str]:
-    """The SQL expressions (``DataFrame.selectExpr``) that conform a month of these (name, type) columns.
+    """The SQL expressions (``DataFrame.selectExpr``) that conform a month of these (name, Spark type) columns:
+    the clean contract columns in contract order, then ``UNPARSEABLE_COLUMN``.
 
     Spelled as SQL text, parsed once by Spark: building the same expressions as Python Column objects costs about
     a hundred JVM calls a month, which on a 24-month backfill is seconds of driver time while the cluster waits.
+    Raises ``ContractError`` naming ``source`` when a required column is missing or a column's published type has
+    no canonical conversion.
     """
+    from taxi_platform.conversions import UnsupportedTypeError
+
     published_types = {name.lower(): (name, kind) for name, kind in published_dtypes}
-    pickup, dropoff = PICKUP_DROPOFF[taxi_type]
+    where = f" in {source}" if source else ""
 
     missing = [name for name in required_columns(taxi_type) if name.lower() not in published_types]
     if missing:
-        where = f" in {source}" if source else ""
         published_names = [name for name, _ in published_dtypes if name != MONTH_COLUMN]
         raise ContractError(
             f"{taxi_type} trips{where}: required columns {missing} are missing; published columns are {published_names}"
         )
 
-    expressions = []
+    expressions, failures = [], []
     for (name, _), (clean_name, kind) in zip(COURSE_SCHEMAS[taxi_type], CLEAN_SCHEMAS[taxi_type]):
-        target = SQL_TYPES[kind]
         if name.lower() not in published_types:
-            expressions.append(f"CAST(NULL AS {target}) AS {quoted(clean_name)}")
+            expressions.append(f"CAST(NULL AS {SQL_TYPES[kind]}) AS {quoted(clean_name)}")
             continue
         published_name, published_type = published_types[name.lower()]
         column = quoted(published_name)
-        if name in (pickup, dropoff):
-            expression = _timestamp(column, published_type)
-        elif published_type in ("float", "double") and kind == "int":
-            # 1.0 -> 1; a fractional count is not a count: keep it visible as null rather than truncating it.
-            expression = f"CASE WHEN {column} = floor({column}) THEN CAST({column} AS INT) END"
-        else:
-            expression = f"CAST({column} AS {target})"
-        expressions.append(f"{expression} AS {quoted(clean_name)}")
+        try:
+            how = spark_conversion(kind, published_type, column=published_name, where=f"{taxi_type} trips{where}")
+        except UnsupportedTypeError as error:
+            raise ContractError(str(error)) from None
+        value = converted(column, how, kind)
+        expressions.append(f"{value} AS {quoted(clean_name)}")
+        if how in FALLIBLE:
+            failures.append(f"WHEN {_failed(column, how, value)} THEN '{clean_name}'")
+    unparseable = f"CASE {' '.join(failures)} END" if failures else "CAST(NULL AS STRING)"
+    expressions.append(f"{unparseable} AS {UNPARSEABLE_COLUMN}")
     return expressions
 
 
 def conform_month(published: DataFrame, taxi_type: str, source: str = "", month: Optional[str] = None) -> DataFrame:
-    """One published month of ``taxi_type`` -> the clean contract columns (renamed pickup/dropoff), in contract order.
+    """One published month of ``taxi_type`` -> the clean contract columns (renamed pickup/dropoff), in contract order,
+    then ``UNPARSEABLE_COLUMN`` (the first column whose value could not be converted; ``classify`` consumes it).
 
     Column names match case-insensitively (``Airport_fee``/``airport_fee``, ``PUlocationID``). Columns the contract
     does not know (``airport_fee``, ``cbd_congestion_fee``, fhvhv's fare details) are dropped; a ``month`` column, if

@@ -4,6 +4,8 @@ The rules, in the order they are applied (a row is labelled with the first one i
 
 | reason                  | a row is quarantined when                                                           |
 |-------------------------|-------------------------------------------------------------------------------------|
+| unparseable:<column>    | the value published for <column> cannot be converted to its contract type ("abc"   |
+|                         | for a fare, 1.5 for a count; ``taxi_platform.conversions``); the first such column |
 | missing_timestamp       | pickup_datetime or dropoff_datetime is null                                         |
 | pickup_outside_month    | the pickup is not inside the partition's month (the TLC files carry stray trips     |
 |                         | from earlier months and even 2008/2009; the course would report them under their   |
@@ -15,6 +17,8 @@ The rules, in the order they are applied (a row is labelled with the first one i
 | negative_amount         | fare_amount or total_amount is negative (voids and disputes, not revenue)            |
 | negative_distance       | trip_distance is negative                                                            |
 | absurd_amount           | total_amount is above MAX_TOTAL_AMOUNT (meter errors like 998310.03)                 |
+| duplicate_row           | an exact copy (every conformed column and the month equal) of a row before it: the |
+|                         | first copy is kept (or set aside for its own reason), every further copy is counted |
 
 The money and distance rules (negative_amount, negative_distance, absurd_amount) apply only to datasets that have
 those columns: the for-hire datasets (fhv, fhvhv) have no fare_amount / total_amount / trip_distance, so their rows
@@ -35,7 +39,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from taxi_platform.reference import MAX_ZONE_ID, MIN_ZONE_ID
-from taxi_platform.schemas import MONTH_COLUMN, QUARANTINE_REASON_COLUMN
+from taxi_platform.schemas import CLEAN_SCHEMAS, MONTH_COLUMN, QUARANTINE_REASON_COLUMN
+from taxi_platform.transforms.conform import UNPARSEABLE_COLUMN
 
 MAX_TOTAL_AMOUNT = 5000.0
 MAX_TRIP_SECONDS = 24 * 3600
@@ -86,6 +91,9 @@ def quarantine_rules(columns: Optional[Iterable[str]] = None) -> list[tuple[str,
 
 
 # The reasons in rule order, without building Spark columns (that needs a session); a test keeps the two in step.
+# ``unparseable:<column>`` comes before them all and ``duplicate_row`` after them all (``classify``).
+UNPARSEABLE_PREFIX = "unparseable:"
+DUPLICATE_ROW = "duplicate_row"
 QUARANTINE_REASONS: tuple[str, ...] = (
     "missing_timestamp",
     "pickup_outside_month",
@@ -99,11 +107,31 @@ QUARANTINE_REASONS: tuple[str, ...] = (
 
 
 def classify(conformed: DataFrame) -> DataFrame:
-    """Add ``quarantine_reason``: the first rule the row breaks, or null for a clean row."""
-    reason = F.lit(None).cast("string")
-    for name, condition in reversed(quarantine_rules(conformed.columns)):
+    """Add ``quarantine_reason``: the first rule the row breaks, or null for a clean row.
+
+    ``conformed`` comes from ``transforms/conform.py``: its ``UNPARSEABLE_COLUMN`` (if present) gives the reason
+    ``unparseable:<column>`` before every rule, and is dropped. Exact copies of a row (every column equal, the month
+    included) are ``duplicate_row`` after every rule: one copy keeps its verdict, the others are set aside (which
+    copy is kept does not matter: they are equal). This costs one shuffle over the month's rows.
+    """
+    from pyspark.sql import Window
+
+    columns = [c for c in conformed.columns if c != UNPARSEABLE_COLUMN]
+    copy_number = F.row_number().over(Window.partitionBy(*[F.col(f"`{c}`") for c in columns]).orderBy(F.lit(1)))
+    reason = F.when(copy_number > 1, F.lit(DUPLICATE_ROW)).otherwise(F.lit(None).cast("string"))
+    for name, condition in reversed(quarantine_rules(columns)):
         reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)
-    return conformed.withColumn(QUARANTINE_REASON_COLUMN, reason)
+    if UNPARSEABLE_COLUMN in conformed.columns:
+        unparseable = F.col(UNPARSEABLE_COLUMN)
+        reason = F.when(unparseable.isNotNull(), F.concat(F.lit(UNPARSEABLE_PREFIX), unparseable)).otherwise(reason)
+    return conformed.withColumn(QUARANTINE_REASON_COLUMN, reason).drop(UNPARSEABLE_COLUMN)
+
+
+def all_reasons() -> tuple[str, ...]:
+    """Every reason a row can get: ``unparseable:<column>`` for each clean column of every taxi type, the rules,
+    ``duplicate_row``."""
+    names = dict.fromkeys(name for contract in CLEAN_SCHEMAS.values() for name, _ in contract)
+    return tuple(UNPARSEABLE_PREFIX + n for n in names) + QUARANTINE_REASONS + (DUPLICATE_ROW,)
 
 
 REASON_COUNT_PREFIX = "quarantined|"
@@ -113,7 +141,7 @@ def reason_count_columns() -> list[Column]:
     """Aggregates counting the rows of each quarantine reason (``quarantined|reason``), to observe while the
     quarantined rows are written: the counts cost nothing over the clean rows, which never reach them."""
     return [F.expr(f"count(CASE WHEN `{QUARANTINE_REASON_COLUMN}` = '{name}' THEN 1 END) AS `{REASON_COUNT_PREFIX}{name}`")
-            for name in QUARANTINE_REASONS]
+            for name in all_reasons()]
 
 
 def reason_counts(values: dict) -> dict[str, int]:
@@ -127,3 +155,24 @@ def clean_rows(classified: DataFrame) -> DataFrame:
 
 def quarantined_rows(classified: DataFrame) -> DataFrame:
     return classified.where(F.col(QUARANTINE_REASON_COLUMN).isNotNull())
+
+
+# The course's key of a trip: two clean rows sharing it are likely the same trip published twice (with a differing
+# amount or flag, so not an exact duplicate_row).
+COURSE_KEY: tuple[str, ...] = ("VendorID", "pickup_datetime", "dropoff_datetime", "PULocationID", "DOLocationID")
+
+
+def likely_duplicates_by_month(trips: DataFrame, key: Iterable[str] = COURSE_KEY) -> dict[str, dict]:
+    """{month: {"rows", "likely_duplicates", "share"}} of ``trips`` (with ``month``), in one Spark job.
+
+    ``likely_duplicates`` counts the rows beyond the first of each group sharing ``key`` (rows - distinct keys);
+    ``share`` = likely_duplicates / rows (0.0 for a month without rows).
+    """
+    key = list(key)
+    groups = trips.groupBy(MONTH_COLUMN, *key).agg(F.count(F.lit(1)).alias("copies"))
+    months = groups.groupBy(MONTH_COLUMN).agg(F.sum("copies").alias("rows"), F.count(F.lit(1)).alias("keys")).collect()
+    result = {}
+    for row in months:
+        rows, extra = int(row["rows"]), int(row["rows"]) - int(row["keys"])
+        result[row[MONTH_COLUMN]] = {"rows": rows, "likely_duplicates": extra, "share": extra / rows if rows else 0.0}
+    return result

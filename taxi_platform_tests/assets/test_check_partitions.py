@@ -85,7 +85,7 @@ def materialization_ids(instance, asset_key: AssetKey) -> dict[str, int]:
 def test_every_check_records_a_passed_result_for_each_month_of_the_backfill(backfill):
     result, instance, lake, _ = backfill
     assert result.success
-    assert len(CHECK_KEYS) == len(asset_checks) == 12
+    assert len(CHECK_KEYS) == len(asset_checks) == 14
     for key in CHECK_KEYS:
         # what the asset graph counts: 3 / 3 passed, nothing skipped
         assert state(instance, key) == {Status.SUCCEEDED: MONTHS}, key.to_user_string()

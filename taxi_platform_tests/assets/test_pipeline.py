@@ -53,7 +53,7 @@ def test_one_month_materializes_every_asset_and_passes_every_check(one_month):
         "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone",
     }
     checks = check_results(result)
-    assert len(checks) == len(asset_checks) == 12
+    assert len(checks) == len(asset_checks) == 14
     assert all(checks.values()), checks
     for name in materialized:
         assert (lake.joinpath(*name.split("/")) / "month=2021-01").is_dir()

@@ -367,3 +367,13 @@ def test_columns_match_the_real_2019_2020_csv_headers():
         else:  # fhv: the parquet files spell dropOff_datetime / PUlocationID / DOlocationID
             assert [c.lower() for c in header] == [c.lower() for c in generated[: len(header)]], (taxi_type, month)
     assert checked >= 4
+
+
+def test_fhv_2019_publishes_sr_flag_as_double_as_the_tlc_did_and_text_after():
+    """The sample publishes the real eras' types: FHV 2019 SR_Flag double (1.0 or null), text from 2020."""
+    table = generate_month("fhv", "2019-02", 20_000)
+    assert table.schema.field("SR_Flag").type == pa.float64()
+    assert set(pc.unique(pc.drop_null(table.column("SR_Flag"))).to_pylist()) == {1.0}
+    assert published_schema("fhv", "2020-02").field("SR_Flag").type == pa.string()
+    later = generate_month("fhv", "2020-02", 20_000)
+    assert set(pc.unique(pc.drop_null(later.column("SR_Flag"))).to_pylist()) == {"1"}

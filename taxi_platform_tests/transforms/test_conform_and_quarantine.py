@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from taxi_platform.schemas import CLEAN_SCHEMAS, spark_type_name
-from taxi_platform.transforms.conform import ContractError, conform_month, conform_months
+from taxi_platform.transforms.conform import UNPARSEABLE_COLUMN, ContractError, conform_month, conform_months
 from taxi_platform.transforms.quarantine import QUARANTINE_REASONS, classify, clean_rows, quarantine_rules, quarantined_rows
 
 pytestmark = pytest.mark.spark
@@ -58,7 +58,7 @@ def test_three_eras_of_published_types_conform_to_one_schema(spark, tmp_path):
     combined = conform_months(published, "yellow", dataset="raw/yellow_trips")
 
     expected = spark_type_name(CLEAN_SCHEMAS["yellow"])
-    assert dict(combined.dtypes) == {**expected, "month": "string"}
+    assert dict(combined.dtypes) == {**expected, "month": "string", UNPARSEABLE_COLUMN: "string"}
     rows = sorted(combined.collect(), key=lambda r: r.pickup_datetime)
     assert [r.pickup_datetime for r in rows] == [datetime(2019, 3, 1, 8, 0), datetime(2019, 3, 2, 9, 0),
                                                datetime(2022, 3, 5, 8, 0), datetime(2023, 3, 7, 8, 0)]
@@ -89,7 +89,7 @@ def test_green_all_null_ehail_fee_and_missing_optional_columns(spark, tmp_path):
     path = tmp_path / "green.parquet"
     pq.write_table(table, path)
     clean = conform_month(spark.read.parquet(str(path)), "green", source="raw/green_trips 2020-01")
-    assert dict(clean.dtypes) == spark_type_name(CLEAN_SCHEMAS["green"])
+    assert dict(clean.dtypes) == {**spark_type_name(CLEAN_SCHEMAS["green"]), UNPARSEABLE_COLUMN: "string"}
     rows = clean.orderBy("pickup_datetime").collect()
     assert [r.ehail_fee for r in rows] == [None, None]
     assert [r.congestion_surcharge for r in rows] == [None, None]

@@ -22,11 +22,13 @@ def conformed_rows(spark):
                "tolls_amount double, improvement_surcharge double, total_amount double, congestion_surcharge double, "
                "month string")
 
-    def trip(month, pickup=T0, dropoff=T1, zone=161, total=10.0):
-        return (1, pickup, dropoff, 1, 2.0, 1, "N", zone, 236, 1, total, 0.0, 0.0, 0.0, 0.0, 0.0, total, 0.0, month)
+    def trip(month, pickup=T0, dropoff=T1, zone=161, total=10.0, passengers=1):  # passengers tell trips apart
+        return (1, pickup, dropoff, passengers, 2.0, 1, "N", zone, 236, 1, total, 0.0, 0.0, 0.0, 0.0, 0.0, total, 0.0,
+                month)
 
     feb = datetime(2021, 2, 3, 9, 0), datetime(2021, 2, 3, 9, 30)
-    rows = [trip("2021-01"), trip("2021-01"), trip("2021-01"), trip("2021-02", *feb), trip("2021-02", *feb),
+    rows = [trip("2021-01"), trip("2021-01", passengers=2), trip("2021-01", passengers=3), trip("2021-02", *feb),
+            trip("2021-02", *feb, passengers=2),
             trip("2021-01", pickup=datetime(2008, 12, 31, 23, 0), dropoff=datetime(2009, 1, 1, 0, 10)),
             trip("2021-01", dropoff=datetime(2021, 1, 10, 7, 0)), trip("2021-02", *feb, zone=999),
             trip("2021-02", *feb, total=-3.0)]
