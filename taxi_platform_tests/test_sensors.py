@@ -9,10 +9,10 @@ import json
 import pytest
 from dagster import AssetMaterialization, SensorResult, build_sensor_context, instance_for_test
 
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.resources.sources import TaxiSourceResource
-from taxi_platform.sensors import NEWEST_MONTH_SENSOR, build_newest_month_sensor, newest_month_sensor
+from taxi_platform.defs.revenue.automation import NEWEST_MONTH_SENSOR, build_newest_month_sensor, newest_month_sensor
 from taxi_platform.sources.base import SourceError, TransientSourceError
 from taxi_platform_tests.http_server import scripted_http_server
 

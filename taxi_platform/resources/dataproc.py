@@ -1,4 +1,4 @@
-"""The ``dataproc`` Spark target: run the spark-submit job script (``taxi_platform/jobs/revenue_report.py``) on Google
+"""The ``dataproc`` Spark target: run the spark-submit job script (``taxi_platform/spark_jobs/revenue_report.py``) on Google
 Cloud Dataproc, on an existing cluster (``mode="cluster"``, a Dataproc *job*) or on Dataproc Serverless
 (``mode="serverless"``, a *batch*), and wait for it.
 
@@ -161,7 +161,7 @@ class DataprocResource(ConfigurableResource):
     region: str = Field(default="", description="Dataproc region, e.g. us-central1 (required; regional endpoint).")
     mode: str = Field(default="cluster", description="'cluster' (a job on cluster_name) or 'serverless' (a batch).")
     cluster_name: str = Field(default="", description="The existing cluster that runs the job (cluster mode).")
-    job_script_uri: str = Field(default="", description="gs:// URI of taxi_platform/jobs/revenue_report.py.")
+    job_script_uri: str = Field(default="", description="gs:// URI of taxi_platform/spark_jobs/revenue_report.py.")
     lake_root: str = Field(default="", description="gs://bucket/prefix of the lake: raw/ inputs, reports/ output.")
     py_files: list[str] = Field(default_factory=list,
                                 description="gs:// URIs put on the job's PYTHONPATH: the taxi_platform zip (.zip/.egg/.py).")

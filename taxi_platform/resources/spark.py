@@ -214,7 +214,7 @@ class SparkResource(LazyPySparkResource):
     def _dataproc_error(self) -> SparkTargetError:
         return SparkTargetError(
             "Spark target 'dataproc' has no Spark session in this process: Dataproc runs the job script "
-            "(taxi_platform/jobs/revenue_report.py) remotely on the cluster; submit it with the Dataproc resource"
+            "(taxi_platform/spark_jobs/revenue_report.py) remotely on the cluster; submit it with the Dataproc resource"
         )
 
     # ---- sessions --------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ The course's ``local_spark_cluster.py``, as a job the same on any cluster: no ma
 decides), the same functions as the Dagster assets (conform -> quarantine -> combine -> report), so its output equals
 ``reports/revenue_monthly_zone``.
 
-    spark-submit --master spark://HOST:7077 taxi_platform/jobs/revenue_report.py \
+    spark-submit --master spark://HOST:7077 taxi_platform/spark_jobs/revenue_report.py \
         --input_green=data/lake/raw/green_trips --input_yellow=data/lake/raw/yellow_trips \
         --output=data/report/revenue --months=2021-01,2021-02
 

@@ -38,8 +38,8 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import materialize
 
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.definitions import all_assets
 from taxi_platform.io_managers.local_swap import STAGING_DIR, TRASH_DIR
 from taxi_platform.sample.generator import generate_month, write_month

@@ -14,12 +14,12 @@ from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, AssetSelection,
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionResolvedStatus as Status
 
-from taxi_platform.assets.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
-from taxi_platform.assets.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY, prediction_assets
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
-from taxi_platform.checks.predictions import prediction_checks
-from taxi_platform.checks.rdd import hourly_checks
+from taxi_platform.defs.analytics.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
+from taxi_platform.defs.analytics.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY, prediction_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.analytics.prediction_checks import prediction_checks
+from taxi_platform.defs.analytics.hourly_checks import hourly_checks
 from taxi_platform.definitions import all_assets
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.partitions import monthly_partitions

@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import materialize
 
-from taxi_platform.assets.fhv import FHVHV_BASE_IDS_SCHEMA, fhv_assets, fhv_checks
+from taxi_platform.defs.for_hire.assets import FHVHV_BASE_IDS_SCHEMA, fhv_assets, fhv_checks
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.schemas import CLEAN_SCHEMAS, MONTH_COLUMN

@@ -4,11 +4,11 @@ import duckdb
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.clean import clean_assets, clean_key, quarantine_key
-from taxi_platform.assets.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
-from taxi_platform.assets.raw import raw_assets, raw_key
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks.rdd import hourly_checks
+from taxi_platform.defs.revenue.clean import clean_assets, clean_key, quarantine_key
+from taxi_platform.defs.analytics.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
+from taxi_platform.defs.revenue.raw import raw_assets, raw_key
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.analytics.hourly_checks import hourly_checks
 
 pytestmark = pytest.mark.spark
 

@@ -13,12 +13,12 @@ import pyarrow.dataset as ds
 import pytest
 from dagster import AssetSelection, DagsterEventType, materialize
 
-from taxi_platform.assets.answers import MONTHLY_ANSWERS_KEY, answers_assets, answers_checks
-from taxi_platform.assets.clean import clean_assets, clean_key, quarantine_key
-from taxi_platform.assets.core import trips
-from taxi_platform.assets.raw import raw_assets, raw_key
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY, revenue_monthly_zone
-from taxi_platform.assets.zones import taxi_zones
+from taxi_platform.defs.analytics.answers import MONTHLY_ANSWERS_KEY, answers_assets, answers_checks
+from taxi_platform.defs.revenue.clean import clean_assets, clean_key, quarantine_key
+from taxi_platform.defs.revenue.core import trips
+from taxi_platform.defs.revenue.raw import raw_assets, raw_key
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY, revenue_monthly_zone
+from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.reference import load_zone_lookup
 
 pytestmark = pytest.mark.spark

@@ -31,9 +31,9 @@ import duckdb
 import pytest
 from dagster import AssetIn, AssetSpec, DagsterEventType, DagsterInstance, InMemoryIOManager, RunsFilter, asset, materialize
 
-from taxi_platform.assets.core import TRIPS_KEY
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
+from taxi_platform.defs.revenue.core import TRIPS_KEY
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.definitions import all_assets
 from taxi_platform.io_managers.local_swap import STAGING_DIR, TRASH_DIR
 from taxi_platform.partitions import monthly_partitions

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.zones import taxi_zones
+from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.definitions import all_assets
 from taxi_platform.io_managers.gcs_store import MANIFEST, GcsStore
 from taxi_platform.resources.deployments import resources_for

@@ -11,11 +11,11 @@ import duckdb
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.answers import MONTHLY_ANSWERS_KEY
-from taxi_platform.assets.clean import clean_key, quarantine_key
-from taxi_platform.assets.raw import raw_key
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
-from taxi_platform.assets.zones import taxi_zones
+from taxi_platform.defs.analytics.answers import MONTHLY_ANSWERS_KEY
+from taxi_platform.defs.revenue.clean import clean_key, quarantine_key
+from taxi_platform.defs.revenue.raw import raw_key
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY
+from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import SparkResource

@@ -22,8 +22,8 @@ import pyarrow.dataset as ds
 import pytest
 from dagster import AssetKey, materialize
 
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.definitions import all_assets
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform_tests.conftest import lake_io_managers

@@ -42,9 +42,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from taxi_platform.assets.clean import clean_key, quarantine_key
-from taxi_platform.assets.metadata import column_schema
-from taxi_platform.assets.zones import TAXI_ZONES_KEY
+from taxi_platform.defs.revenue.clean import clean_key, quarantine_key
+from taxi_platform.defs.metadata import column_schema
+from taxi_platform.defs.reference.zones import TAXI_ZONES_KEY
 from taxi_platform.checks.contracts import build_schema_check
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, LakeIOManager
 from taxi_platform.partitions import monthly_partitions, parse_month

@@ -3,9 +3,9 @@
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, asset
 
-from taxi_platform.assets.clean import clean_key
-from taxi_platform.assets.metadata import column_schema
-from taxi_platform.assets.zones import TAXI_ZONES_KEY
+from taxi_platform.defs.revenue.clean import clean_key
+from taxi_platform.defs.metadata import column_schema
+from taxi_platform.defs.reference.zones import TAXI_ZONES_KEY
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.transforms.hourly import HOURLY_REVENUE_BY_ZONE_SCHEMA

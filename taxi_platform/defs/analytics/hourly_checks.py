@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
 
-from taxi_platform.assets.clean import clean_key
-from taxi_platform.assets.hourly import HOURLY_REVENUE_BY_ZONE_KEY
+from taxi_platform.defs.revenue.clean import clean_key
+from taxi_platform.defs.analytics.hourly import HOURLY_REVENUE_BY_ZONE_KEY
 from taxi_platform.checks.contracts import build_no_null_keys_check, build_schema_check
 from taxi_platform.checks.results import MonthOutcome, check_months, month_results
 from taxi_platform.partitions import monthly_partitions

@@ -15,8 +15,8 @@ Each records one result per month of the run (``checks/results.py``), from one S
 
 from dagster import AssetCheckExecutionContext, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
 
-from taxi_platform.assets.core import TRIPS_KEY
-from taxi_platform.assets.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY
+from taxi_platform.defs.revenue.core import TRIPS_KEY
+from taxi_platform.defs.analytics.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY
 from taxi_platform.checks.contracts import build_schema_check
 from taxi_platform.checks.reconcile import counts_and_sums, tagged
 from taxi_platform.checks.results import check_months, month_results

@@ -34,8 +34,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from taxi_platform.assets.core import TRIPS_KEY
-from taxi_platform.assets.metadata import column_schema
+from taxi_platform.defs.revenue.core import TRIPS_KEY
+from taxi_platform.defs.metadata import column_schema
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, OPTIONAL_INPUT_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.transforms.duration_model import (

@@ -10,8 +10,8 @@ Registration (definitions.py / checks): ``fhv_assets`` and ``fhv_checks``.
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, MetadataValue, Output, asset
 
-from taxi_platform.assets.clean import build_clean_assets, clean_key, quarantine_key
-from taxi_platform.assets.raw import build_raw_asset, raw_key
+from taxi_platform.defs.revenue.clean import build_clean_assets, clean_key, quarantine_key
+from taxi_platform.defs.revenue.raw import build_raw_asset, raw_key
 
 # importing taxi_platform.checks (its __init__) also silences the preview warning of partitioned asset checks
 from taxi_platform.checks.contracts import build_schema_check

@@ -26,9 +26,9 @@ from dagster import (
     sensor,
 )
 
-from taxi_platform.assets.raw import RAW_TAXI_TYPES
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
-from taxi_platform.jobs.asset_jobs import monthly_revenue_job
+from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY
+from taxi_platform.defs.revenue.jobs import monthly_revenue_job
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.sources.base import SourceError

@@ -1,16 +1,9 @@
-"""Every asset check of the platform, built for the assets they watch."""
+"""The checks of the revenue pipeline (clean green/yellow, core/trips, the report), built with the shared builders."""
 
-import warnings
-
-from dagster import PreviewWarning
-
-# Partitioned asset checks (checks that look at exactly the months of a run) are a Dagster preview feature.
-warnings.filterwarnings("ignore", category=PreviewWarning, message=".*partitions_def.*")
-
-from taxi_platform.assets.clean import clean_key, quarantine_key
-from taxi_platform.assets.core import TRIPS_KEY
-from taxi_platform.assets.raw import RAW_TAXI_TYPES, raw_key
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
+from taxi_platform.defs.revenue.clean import clean_key, quarantine_key
+from taxi_platform.defs.revenue.core import TRIPS_KEY
+from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_key
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY
 from taxi_platform.checks.contracts import build_no_null_keys_check, build_schema_check
 from taxi_platform.checks.reconcile import build_raw_rows_check, build_report_totals_check, build_trips_rows_check
 from taxi_platform.schemas import CLEAN_SCHEMAS, REVENUE_MONTHLY_ZONE_SCHEMA, TRIPS_SCHEMA

@@ -9,7 +9,7 @@ import uuid
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, BackfillPolicy, MetadataValue, Output, multi_asset
 
-from taxi_platform.assets.raw import RAW_TAXI_TYPES, raw_key
+from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_key
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, ObservedWrite
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import QUARANTINE_REASON_COLUMN

@@ -3,7 +3,7 @@
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, asset
 
-from taxi_platform.assets.clean import clean_key
+from taxi_platform.defs.revenue.clean import clean_key
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.transforms.trips import combine_trips

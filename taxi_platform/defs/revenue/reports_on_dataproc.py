@@ -1,7 +1,7 @@
 """reports/revenue_monthly_zone computed on Dataproc: the same asset key as the local report, another compute.
 
 Selected instead of ``assets/reports.py`` when ``TAXI_SPARK_TARGET=dataproc`` (see ``resources/deployments.py``).
-The asset submits ``taxi_platform/jobs/revenue_report.py`` (uploaded to GCS) with gs:// paths under the resource's
+The asset submits ``taxi_platform/spark_jobs/revenue_report.py`` (uploaded to GCS) with gs:// paths under the resource's
 ``lake_root`` for exactly the months of the run (one job for a whole single-run backfill), waits for it and records
 the job as the materialization's metadata. Nothing is loaded into the Dagster process: the raw months are deps (they
 must be in ``{lake_root}/raw/...``), and the job writes the report itself.
@@ -10,8 +10,8 @@ must be in ``{lake_root}/raw/...``), and the job writes the report itself.
 
 from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
-from taxi_platform.assets.raw import raw_key
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
+from taxi_platform.defs.revenue.raw import raw_key
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.resources.dataproc import DataprocResource, job_args, report_paths, submit_and_wait
 
