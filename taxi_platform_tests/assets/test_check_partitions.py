@@ -20,11 +20,14 @@ from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.defs.analytics.prediction_checks import prediction_checks
 from taxi_platform.defs.analytics.hourly_checks import hourly_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform_tests.conftest import lake_io_managers
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = pytest.mark.spark
 

@@ -34,11 +34,14 @@ from dagster import AssetIn, AssetSpec, DagsterEventType, DagsterInstance, InMem
 from taxi_platform.defs.revenue.core import TRIPS_KEY
 from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.defs.revenue.checks import asset_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.local_swap import STAGING_DIR, TRASH_DIR
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform_tests.conftest import REPO_ROOT
 from taxi_platform_tests.dataproc.fakes import write_service_account_keyfile
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = pytest.mark.spark
 

@@ -6,9 +6,12 @@ import pytest
 from dagster import materialize
 
 from taxi_platform.defs.revenue.checks import asset_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.resources.deployments import resources_for
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = [pytest.mark.spark, pytest.mark.gcp]
 

@@ -9,9 +9,12 @@ import pytest
 from dagster import AssetSelection, materialize
 
 from taxi_platform.defs.reference.zones import taxi_zones
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.gcs_store import MANIFEST, GcsStore
 from taxi_platform.resources.deployments import resources_for
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = [pytest.mark.spark, pytest.mark.gcp]
 

@@ -24,13 +24,16 @@ from dagster import AssetKey, materialize
 
 from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.defs.revenue.checks import asset_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform_tests.conftest import lake_io_managers
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import SparkResource, SparkTargetError
 from taxi_platform_tests.clusters import free_port, spark_submit_env, spark_submit_path
 from taxi_platform_tests.conftest import REPO_ROOT
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = [pytest.mark.cluster, pytest.mark.spark]
 
