@@ -28,6 +28,7 @@ class Route:
     delay_seconds: float = 0.0  # stall before answering (to trip client timeouts)
     content_type: str = "application/octet-stream"
     head_status: int | None = None  # answer HEAD with this instead (e.g. 405: a host that refuses HEAD)
+    headers: dict[str, str] | None = None  # extra headers of a 200 answer (GET and HEAD), e.g. ETag, Last-Modified
 
 
 class ScriptedServer:
@@ -85,6 +86,8 @@ def _handler_for(server: ScriptedServer):
             self.send_response(200)
             self.send_header("Content-Type", route.content_type)
             self.send_header("Content-Length", str(len(route.body)))
+            for name, value in (route.headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             if route.truncate:
                 self.wfile.write(route.body[: len(route.body) // 2])
@@ -102,6 +105,8 @@ def _handler_for(server: ScriptedServer):
             status = 404 if route is None else (route.head_status or route.status)
             self.send_response(status)
             self.send_header("Content-Length", str(len(route.body)) if route is not None and status == 200 else "0")
+            for name, value in (route.headers or {}).items() if route is not None and status == 200 else ():
+                self.send_header(name, value)
             self.end_headers()
 
         def _answer(self, status: int, body: bytes) -> None:

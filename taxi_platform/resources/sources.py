@@ -19,6 +19,7 @@ from taxi_platform.sources.fetch import (
     format_template,
 )
 from taxi_platform.sources.local_files import list_month_folder
+from taxi_platform.sources.versions import file_version, http_version, sample_version
 
 SourceKind = Literal["sample", "tlc", "backup", "local"]
 
@@ -122,6 +123,23 @@ class TaxiSourceResource(ConfigurableResource):
         template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
         url = format_template(template, taxi_type, month, setting=f"{self.kind}_url_template")
         return probe(url, timeout_seconds=self.timeout_seconds, describe=f"{taxi_type} {month}", item="month")
+
+    def version(self, taxi_type: str, month: str) -> str | None:
+        """The published month's version (``None``: not published), without fetching it: ETag, else Last-Modified +
+        Content-Length for ``tlc``/``backup``; size, mtime and an edge hash of the files for ``local``; rows and seed
+        for ``sample`` (``taxi_platform/sources/versions.py``). It changes when the source re-publishes the month.
+
+        Raises ``TransientSourceError`` when a remote source cannot tell right now, ``SourceError`` otherwise.
+        """
+        check_taxi_type_name(taxi_type)
+        if self.kind == "sample":
+            format_template("{taxi_type}", taxi_type, month)  # validates the month key
+            return sample_version(self.sample_rows_per_month, self.sample_seed)
+        if self.kind == "local":
+            return file_version(self._local_path(taxi_type, month))
+        template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
+        url = format_template(template, taxi_type, month, setting=f"{self.kind}_url_template")
+        return http_version(url, timeout_seconds=self.timeout_seconds, describe=f"{taxi_type} {month}")
 
     def describe(self) -> dict:
         """A safe-to-log summary of the configuration (templates with credentials stripped)."""

@@ -232,29 +232,29 @@ def test_graphql_lists_the_assets_their_partitions_jobs_and_the_sensor(dagster_u
              ... on Sensors { results { name minIntervalSeconds sensorState { status } targets { pipelineName } } } } }""",
         repo=REPO_SELECTOR,
     )["sensorsOrError"]["results"]
-    sensor = next(s for s in sensors if s["name"] == "newest_month_sensor")
-    assert sensor["sensorState"]["status"] == "STOPPED" and sensor["minIntervalSeconds"] == 3600
-    assert [t["pipelineName"] for t in sensor["targets"]] == ["monthly_revenue"]
+    by_name = {s["name"]: s for s in sensors}
+    observation = by_name["source_months_observation"]
+    assert observation["sensorState"]["status"] == "STOPPED" and observation["minIntervalSeconds"] == 3600
+    assert by_name["revenue_automation"]["sensorState"]["status"] == "STOPPED"
 
 
-def test_sensor_dry_run_in_the_code_server_requests_the_newest_months(dagster_ui):
-    """The sensor evaluated by the real code location (the UI's "Test sensor"): the sample source has every month,
-    none of the newest three is materialized, so it requests those three, each with its run key and partition."""
+def test_observation_sensor_dry_run_in_the_code_server_sees_every_published_month(dagster_ui):
+    """The observation sensor evaluated by the real code location (the UI's "Test sensor"): the sample source has
+    every month, so its first tick records a version for each month of green and yellow (kept in its cursor), and
+    launches no run itself (Declarative Automation does)."""
     tick = dagster_ui.gql(
         """mutation($selector: SensorSelector!) { sensorDryRun(selectorData: $selector, cursor: null) { __typename
              ... on DryRunInstigationTick { evaluationResult { runRequests { runKey tags { key value } }
                                                                skipReason cursor error { message } } }
              ... on PythonError { message } } }""",
-        selector={**REPO_SELECTOR, "sensorName": "newest_month_sensor"},
+        selector={**REPO_SELECTOR, "sensorName": "source_months_observation"},
     )["sensorDryRun"]
     assert tick["__typename"] == "DryRunInstigationTick", tick
     result = tick["evaluationResult"]
     assert result["error"] is None, result["error"]
-    newest = monthly_partitions.get_partition_keys()[-3:]
-    assert [r["runKey"] for r in result["runRequests"]] == [f"monthly_revenue:{m}" for m in newest]
-    partitions = [{t["key"]: t["value"] for t in r["tags"]}["dagster/partition"] for r in result["runRequests"]]
-    assert partitions == newest
-    assert json.loads(result["cursor"]) == newest
+    assert result["runRequests"] == []
+    months = monthly_partitions.get_partition_keys()
+    assert set(json.loads(result["cursor"])) == {f"{t}/{m}" for t in ("green", "yellow") for m in months}
 
 
 def test_single_partition_run_materializes_the_month_and_passes_every_check(dagster_ui, single_run):

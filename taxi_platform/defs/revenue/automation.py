@@ -1,107 +1,116 @@
-"""newest_month_sensor: materialize the newest months once their source files exist.
+"""The revenue pipeline's automation: observe the source months, let Declarative Automation run what changed.
 
-The TLC publishes a month a few weeks after it ends, on no fixed day, so a calendar schedule would either run too
-early (and fail on a 404) or waste weeks. This sensor asks the ``sources`` resource instead, about once an hour:
+The TLC publishes a month a few weeks after it ends, on no fixed day, and re-publishes old months (its 2023
+re-publication changed the types of every file). So nothing here runs on a calendar:
 
-- it looks at the newest ``lookback_months`` partitions (the month in progress and the ones before it);
-- it skips months whose report (``reports/revenue_monthly_zone``) is already materialized, and months it already
-  asked for (kept in the sensor's cursor);
-- for each remaining month it asks ``sources.exists`` for green, then yellow (a path check for local files, an HTTP
-  HEAD for the TLC and the backup, always true for the sample), and when both are there it requests one
-  ``monthly_revenue`` run for that partition, with ``run_key`` ``monthly_revenue:YYYY-MM`` so that the daemon never
-  launches the same month twice either.
+1. ``source_months_observation`` (a sensor, hourly, starts stopped) asks the ``sources`` resource for every month's
+   version (``sources.py``: an HTTP HEAD for ``tlc``/``backup``, a stat + edge hash for ``local``, the seed for
+   ``sample``) and records an observation of ``source/{green,yellow}_trips`` for each month whose version is new or
+   changed since its last tick (its cursor holds the versions it saw). No run is launched by it, no file is fetched.
+2. ``revenue_automation`` (Declarative Automation's sensor, starts stopped) evaluates the conditions below and
+   launches, per month, ONE run of whatever must be rebuilt (a tick that finds several months emits one backfill,
+   which the single-run backfill policy runs as one run):
 
-A month fires once: if its run fails, re-run the partition from the UI (the sensor will not retry it). A source
-that cannot answer right now (timeout, 5xx) only means "not yet": the month is asked about again on the next tick.
-The sensor starts stopped; turn it on in the UI (Automation) or with ``dagster sensor start newest_month_sensor``.
+   - ``raw/{type}_trips`` (``SOURCE_MONTH_CHANGED``): the month's source version is new or changed since the raw
+     month was last requested or made, the source month is published, no run of it is in progress, and the raw
+     month was made before (a re-publication, any age) or is among the newest ``NEW_MONTH_LOOKBACK`` (a new month;
+     older never-made months are a backfill by hand, as before).
+   - clean, quarantine, core, the report (``UPSTREAM_MONTH_UPDATED``): Dagster's ``eager`` without its
+     latest-partition limit: a dependency's month was updated (or is requested in the same tick), none missing or
+     in progress. They join raw's run for that month.
+
+Turn both sensors on in the UI (Automation) or with ``dagster sensor start``. A failed run is not retried by the
+automation (the month's source version did not change): re-run the partition from the UI.
 """
 
+from __future__ import annotations
+
 import json
+from datetime import timedelta
 
 from dagster import (
+    AssetObservation,
+    AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
-    RunRequest,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES
-from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY
-from taxi_platform.defs.revenue.jobs import monthly_revenue_job
-from taxi_platform.partitions import monthly_partitions
+from taxi_platform.defs.revenue.sources import SOURCE_TAXI_TYPES, observe_months, source_key
 from taxi_platform.resources.sources import TaxiSourceResource
-from taxi_platform.sources.base import SourceError
 
-NEWEST_MONTH_SENSOR = "newest_month_sensor"
-LOOKBACK_MONTHS = 3
-CHECK_EVERY_SECONDS = 3600
+OBSERVATION_SENSOR = "source_months_observation"
+AUTOMATION_SENSOR = "revenue_automation"
+OBSERVE_EVERY_SECONDS = 3600
+# A month never materialized is run automatically when it is this recent (the month in progress + about 3 before).
+NEW_MONTH_LOOKBACK = timedelta(days=95)
+
+SOURCE_MONTH_CHANGED = (
+    AutomationCondition.any_deps_updated().since_last_handled()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.in_progress()
+    & (~AutomationCondition.missing() | AutomationCondition.in_latest_time_window(NEW_MONTH_LOOKBACK))
+).with_label("source month new or changed")
+
+UPSTREAM_MONTH_UPDATED = (
+    AutomationCondition.any_deps_updated().since_last_handled()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("upstream month updated")
 
 
-def run_key_for(month: str) -> str:
-    return f"{monthly_revenue_job.name}:{month}"
-
-
-def build_newest_month_sensor(
-    lookback_months: int = LOOKBACK_MONTHS,
-    minimum_interval_seconds: int = CHECK_EVERY_SECONDS,
-    name: str = NEWEST_MONTH_SENSOR,
+def build_observation_sensor(
+    name: str = OBSERVATION_SENSOR, minimum_interval_seconds: int = OBSERVE_EVERY_SECONDS, months: list[str] | None = None
 ):
-    """The sensor (module docstring); the window and the tick interval are arguments so tests and users can pick."""
-    if lookback_months < 1:
-        raise ValueError(f"lookback_months must be >= 1, got {lookback_months}")
+    """The observation sensor (module docstring); ``months`` limits what it asks about (default: every partition)."""
 
     @sensor(
         name=name,
-        job=monthly_revenue_job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.STOPPED,
-        description=f"Requests a monthly_revenue run for each of the newest {lookback_months} months whose green "
-        "and yellow source files exist and whose report is not materialized yet (once per month).",
+        asset_selection=AssetSelection.assets(*[source_key(t) for t in SOURCE_TAXI_TYPES]),
+        description="Observes the source's monthly green and yellow files (versions, not contents) and records "
+        "the months whose version is new or changed; Declarative Automation then re-runs those months.",
     )
     def _sensor(context: SensorEvaluationContext, sources: TaxiSourceResource) -> SensorResult:
-        window = monthly_partitions.get_partition_keys()[-lookback_months:]
-        requested = set(json.loads(context.cursor)) if context.cursor else set()
-        materialized = context.instance.get_materialized_partitions(REVENUE_MONTHLY_ZONE_KEY)
-
-        run_requests: list[RunRequest] = []
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         notes: list[str] = []
-        for month in window:
-            if month in materialized:
-                notes.append(f"{month}: materialized")
-                continue
-            if month in requested:
-                notes.append(f"{month}: already requested")
-                continue
-            missing = None  # the first taxi type not there yet (the others are not asked: a tick stays short)
-            for taxi_type in RAW_TAXI_TYPES:
-                try:
-                    if not sources.exists(taxi_type, month):
-                        missing = f"{taxi_type} not published yet"
-                except SourceError as error:  # the source cannot tell right now: ask again on the next tick
-                    missing = f"{taxi_type} unknown ({error})"
-                if missing:
-                    break
-            if missing:
-                notes.append(f"{month}: {missing}")
-                continue
-            context.log.info(f"{month}: green and yellow exist at the source; requesting {run_key_for(month)}")
-            requested.add(month)
-            run_requests.append(
-                RunRequest(
-                    run_key=run_key_for(month),
-                    partition_key=month,
-                    tags={"taxi_platform/trigger": name},
-                )
-            )
-
-        # Only months still in the window need remembering: the cursor stays a handful of keys forever.
-        cursor = json.dumps(sorted(m for m in requested if m in window))
-        if run_requests:
-            return SensorResult(run_requests=run_requests, cursor=cursor)
-        return SensorResult(skip_reason=f"nothing to run ({sources.kind} source): " + "; ".join(notes), cursor=cursor)
+        events = []
+        for taxi_type in SOURCE_TAXI_TYPES:
+            for month, version in observe_months(sources, taxi_type, months, warn=notes.append).items():
+                if seen.get(f"{taxi_type}/{month}") != version:
+                    seen[f"{taxi_type}/{month}"] = version
+                    events.append(AssetObservation(
+                        asset_key=source_key(taxi_type), partition=month, tags={DATA_VERSION_TAG: version}
+                    ))
+        for note in notes:
+            context.log.warning(note)
+        cursor = json.dumps(seen, sort_keys=True)
+        if events:
+            context.log.info(f"{len(events)} new or changed source months: "
+                             + ", ".join(f"{e.asset_key.path[-1]} {e.partition}" for e in events[:20]))
+            return SensorResult(asset_events=events, cursor=cursor)
+        reason = f"no new or changed month at the {sources.kind} source"
+        return SensorResult(skip_reason=reason + (f" ({len(notes)} months unknown for now)" if notes else ""),
+                            cursor=cursor)
 
     return _sensor
 
 
-newest_month_sensor = build_newest_month_sensor()
+source_months_observation = build_observation_sensor()
+
+
+def build_automation_sensor(target) -> AutomationConditionSensorDefinition:
+    return AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=target,
+        default_status=DefaultSensorStatus.STOPPED,
+        emit_backfills=True,  # several months in one tick: one backfill, run as one run (single-run policy)
+        description="Declarative Automation of the revenue pipeline: runs a month's graph when its source file "
+        "appears or is re-published (observed by source_months_observation).",
+    )

@@ -1,17 +1,31 @@
-"""The revenue pipeline: raw -> clean/quarantine -> core/trips -> reports/revenue_monthly_zone, checks, job, automation."""
+"""The revenue pipeline: source months (observed) -> raw -> clean/quarantine -> core/trips -> the report; checks, job,
+automation (``automation.py``)."""
 
-from dagster import Definitions
+from dagster import AssetSpec, Definitions, map_asset_specs
 
-from taxi_platform.defs.revenue.automation import newest_month_sensor
+from taxi_platform.defs.revenue.automation import (
+    SOURCE_MONTH_CHANGED,
+    UPSTREAM_MONTH_UPDATED,
+    build_automation_sensor,
+    source_months_observation,
+)
 from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.defs.revenue.clean import clean_assets
 from taxi_platform.defs.revenue.core import trips
 from taxi_platform.defs.revenue.jobs import monthly_revenue_job
-from taxi_platform.defs.revenue.raw import raw_assets
+from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_assets, raw_key
 from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY, revenue_monthly_zone
+from taxi_platform.defs.revenue.sources import source_assets
 
 # the local graph of the pipeline (the report computed in this process)
 revenue_assets = [*raw_assets, *clean_assets, trips, revenue_monthly_zone]
+RAW_KEYS = {raw_key(t) for t in RAW_TAXI_TYPES}
+
+
+def automated(spec: AssetSpec) -> AssetSpec:
+    """The pipeline's automation, declared in one place: raw follows its source's months, the rest follows raw."""
+    condition = SOURCE_MONTH_CHANGED if spec.key in RAW_KEYS else UPSTREAM_MONTH_UPDATED
+    return spec.replace_attributes(automation_condition=condition)
 
 
 def revenue_defs(report_on_dataproc: bool = False) -> Definitions:
@@ -23,9 +37,10 @@ def revenue_defs(report_on_dataproc: bool = False) -> Definitions:
         assets = [a for a in revenue_assets if a is not revenue_monthly_zone] + [revenue_monthly_zone_on_dataproc]
         # The report's checks read it through the local lake IO manager: they cannot see a gs:// report.
         checks = [c for c in asset_checks if all(k.asset_key != REVENUE_MONTHLY_ZONE_KEY for k in c.check_keys)]
+    assets = map_asset_specs(automated, assets)
     return Definitions(
-        assets=assets,
+        assets=[*source_assets, *assets],
         asset_checks=checks,
         jobs=[monthly_revenue_job],
-        sensors=[newest_month_sensor],  # materializes the newest months once their source files exist (starts stopped)
+        sensors=[source_months_observation, build_automation_sensor(assets)],
     )

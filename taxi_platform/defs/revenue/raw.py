@@ -38,6 +38,7 @@ from dagster import (
     asset,
 )
 
+from taxi_platform.defs.revenue.sources import source_key
 from taxi_platform.io_managers.lake import LAYOUT_KEY, MONTH_FILES_LAYOUT
 from taxi_platform.io_managers.month_files import MonthFiles
 from taxi_platform.partitions import monthly_partitions
@@ -55,12 +56,19 @@ def raw_key(taxi_type: str) -> AssetKey:
     return AssetKey(["raw", f"{taxi_type}_trips"])
 
 
-def build_raw_asset(taxi_type: str, group_name: str = "raw", retry_policy: RetryPolicy | None = RAW_RETRY_POLICY):
+def build_raw_asset(
+    taxi_type: str,
+    group_name: str = "raw",
+    retry_policy: RetryPolicy | None = RAW_RETRY_POLICY,
+    source: AssetKey | None = None,
+):
     """raw/{taxi_type}_trips; ``group_name`` lets datasets outside the revenue job (fhv, fhvhv) live in their own group;
-    ``retry_policy`` re-runs the step on transient source errors only (module docstring)."""
+    ``retry_policy`` re-runs the step on transient source errors only (module docstring); ``source``: the observed
+    source asset it is fetched from (its months' data versions drive the automation, ``sources.py``)."""
 
     @asset(
         key=raw_key(taxi_type),
+        deps=[source] if source is not None else None,
         partitions_def=monthly_partitions,
         backfill_policy=BackfillPolicy.single_run(),
         io_manager_key="lake_io_manager",
@@ -112,4 +120,4 @@ def build_raw_asset(taxi_type: str, group_name: str = "raw", retry_policy: Retry
     return _raw
 
 
-raw_assets = [build_raw_asset(t) for t in RAW_TAXI_TYPES]
+raw_assets = [build_raw_asset(t, source=source_key(t)) for t in RAW_TAXI_TYPES]
