@@ -1,7 +1,7 @@
 """The revenue pipeline: source months (observed) -> raw -> clean/quarantine -> core/trips -> the report; checks, job,
 automation (``automation.py``)."""
 
-from dagster import AssetSpec, Definitions, map_asset_specs
+from dagster import AssetSelection, AssetSpec, Definitions, map_asset_specs
 
 from taxi_platform.defs.revenue.automation import (
     SOURCE_MONTH_CHANGED,
@@ -12,6 +12,7 @@ from taxi_platform.defs.revenue.automation import (
 from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.defs.revenue.clean import clean_assets
 from taxi_platform.defs.revenue.core import trips
+from taxi_platform.defs.revenue.freshness import build_freshness_check
 from taxi_platform.defs.revenue.jobs import monthly_revenue_job
 from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_assets, raw_key
 from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY, revenue_monthly_zone
@@ -38,9 +39,13 @@ def revenue_defs(report_on_dataproc: bool = False) -> Definitions:
         # The report's checks read it through the local lake IO manager: they cannot see a gs:// report.
         checks = [c for c in asset_checks if all(k.asset_key != REVENUE_MONTHLY_ZONE_KEY for k in c.check_keys)]
     assets = map_asset_specs(automated, assets)
+    freshness = build_freshness_check()
     return Definitions(
         assets=[*source_assets, *assets],
-        asset_checks=checks,
+        asset_checks=[*checks, freshness],
         jobs=[monthly_revenue_job],
-        sensors=[source_months_observation, build_automation_sensor(assets)],
+        sensors=[
+            source_months_observation,
+            build_automation_sensor(AssetSelection.assets(*assets) | AssetSelection.checks(freshness)),
+        ],
     )
