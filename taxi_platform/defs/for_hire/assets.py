@@ -16,6 +16,7 @@ from taxi_platform.defs.revenue.raw import build_raw_asset, raw_key
 # importing taxi_platform.checks (its __init__) also silences the preview warning of partitioned asset checks
 from taxi_platform.checks.contracts import build_schema_check
 from taxi_platform.checks.reconcile import build_raw_rows_check
+from taxi_platform.defs.metadata import column_schema
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import CLEAN_SCHEMAS, Contract
@@ -37,7 +38,7 @@ FHVHV_BASE_IDS_SCHEMA: Contract = tuple(CLEAN_SCHEMAS["fhvhv"]) + (
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="lake_io_manager",
-    metadata={FILES_PER_PARTITION_KEY: 4},
+    metadata={FILES_PER_PARTITION_KEY: 4, "dagster/column_schema": column_schema(FHVHV_BASE_IDS_SCHEMA)},
     group_name=FOR_HIRE_GROUP,
     kinds={"spark", "parquet"},
     description="Clean fhvhv trips with the course's base_id of dispatching_base_num (native Spark expressions, "

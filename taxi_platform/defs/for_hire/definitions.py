@@ -2,8 +2,9 @@
 
 from dagster import Definitions
 
+from taxi_platform.defs.metadata import OWNERS, declared
 from taxi_platform.defs.for_hire.assets import fhv_assets, fhv_checks
 
 
 def for_hire_defs() -> Definitions:
-    return Definitions(assets=fhv_assets, asset_checks=fhv_checks)
+    return Definitions(assets=declared(fhv_assets, OWNERS["for_hire"]), asset_checks=fhv_checks)

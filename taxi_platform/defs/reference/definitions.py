@@ -2,9 +2,10 @@
 
 from dagster import Definitions
 
+from taxi_platform.defs.metadata import OWNERS, declared
 from taxi_platform.defs.reference.jobs import reference_job
 from taxi_platform.defs.reference.zones import taxi_zones
 
 
 def reference_defs() -> Definitions:
-    return Definitions(assets=[taxi_zones], jobs=[reference_job])
+    return Definitions(assets=declared([taxi_zones], OWNERS["reference"]), jobs=[reference_job])

@@ -12,7 +12,8 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, Backfill
 from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_key
 from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, ObservedWrite
 from taxi_platform.partitions import monthly_partitions
-from taxi_platform.schemas import QUARANTINE_REASON_COLUMN
+from taxi_platform.defs.metadata import column_schema
+from taxi_platform.schemas import CLEAN_SCHEMAS, QUARANTINE_REASON_COLUMN, quarantine_schema
 from taxi_platform.transforms.conform import conform_months
 from taxi_platform.transforms.quarantine import (
     classify,
@@ -45,7 +46,7 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
             "clean": AssetOut(
                 key=clean_key(taxi_type),
                 io_manager_key="lake_io_manager",
-                metadata={FILES_PER_PARTITION_KEY: 4},
+                metadata={FILES_PER_PARTITION_KEY: 4, "dagster/column_schema": column_schema(CLEAN_SCHEMAS[taxi_type])},
                 group_name=group_name,
                 kinds={"spark", "parquet"},
                 description=f"{taxi_type} trips in the course's explicit schema, pickup/dropoff renamed, "
@@ -54,7 +55,8 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
             "quarantine": AssetOut(
                 key=quarantine_key(taxi_type),
                 io_manager_key="lake_io_manager",
-                metadata={FILES_PER_PARTITION_KEY: 1},
+                metadata={FILES_PER_PARTITION_KEY: 1,
+                          "dagster/column_schema": column_schema(quarantine_schema(taxi_type))},
                 group_name=group_name,
                 kinds={"spark", "parquet"},
                 description=f"{taxi_type} rows that cannot be right, with the rule they break "

@@ -3,6 +3,7 @@ automation (``automation.py``)."""
 
 from dagster import AssetSelection, AssetSpec, Definitions, map_asset_specs
 
+from taxi_platform.defs.metadata import OWNERS, declared
 from taxi_platform.defs.revenue.automation import (
     SOURCE_MONTH_CHANGED,
     UPSTREAM_MONTH_UPDATED,
@@ -38,10 +39,10 @@ def revenue_defs(report_on_dataproc: bool = False) -> Definitions:
         assets = [a for a in revenue_assets if a is not revenue_monthly_zone] + [revenue_monthly_zone_on_dataproc]
         # The report's checks read it through the local lake IO manager: they cannot see a gs:// report.
         checks = [c for c in asset_checks if all(k.asset_key != REVENUE_MONTHLY_ZONE_KEY for k in c.check_keys)]
-    assets = map_asset_specs(automated, assets)
+    assets = declared(map_asset_specs(automated, assets), OWNERS["revenue"])
     freshness = build_freshness_check()
     return Definitions(
-        assets=[*source_assets, *assets],
+        assets=[*declared(source_assets, OWNERS["revenue"]), *assets],
         asset_checks=[*checks, freshness],
         jobs=[monthly_revenue_job],
         sensors=[
