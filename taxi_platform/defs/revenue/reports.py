@@ -1,7 +1,8 @@
 """reports/revenue_monthly_zone: the course's monthly revenue per pickup zone and service type.
 
 Its materialization carries a revenue chart the Dagster UI shows (``transforms/revenue_chart.py``): total revenue per
-month and service type and the top N pickup zones, as tables and as a markdown bar chart. They are computed from the
+month and service type and the top N pickup zones, as a PNG image (``revenue_chart_image``: markdown metadata with
+the picture inline, ``transforms/revenue_chart_image.py``), as tables and as a markdown bar chart. They are computed from the
 DataFrame the asset returns, before the IO manager writes it, so the chart is the same with the lake and BigQuery.
 """
 
@@ -27,6 +28,7 @@ from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import REVENUE_MONTHLY_ZONE_SCHEMA
 from taxi_platform.transforms.revenue import revenue_monthly_zone as revenue_monthly_zone_of
+from taxi_platform.transforms.revenue_chart_image import markdown_image, revenue_chart_png
 from taxi_platform.transforms.revenue_chart import (
     DEFAULT_TOP_ZONES,
     RevenueChart,
@@ -46,7 +48,8 @@ def _cents(value: float) -> float:
 
 
 def chart_metadata(chart: RevenueChart) -> dict:
-    """The chart as metadata the UI shows: two tables, a markdown bar chart and the grand total."""
+    """The chart as metadata the UI shows: a PNG (markdown with the image inline), two tables, a markdown bar chart
+    and the grand total."""
     by_month = MetadataValue.table(
         records=[
             TableRecord(data={"month": p.month, "service_type": p.service_type,
@@ -66,7 +69,9 @@ def chart_metadata(chart: RevenueChart) -> dict:
                                     TableColumn("zone", "string"), TableColumn("borough", "string"),
                                     TableColumn("total_revenue", "float"), TableColumn("share", "float")]),
     )
+    image = markdown_image(revenue_chart_png(chart), "Revenue per month and service type, and the top pickup zones")
     return {
+        "revenue_chart_image": MetadataValue.md(image),
         "revenue_chart": MetadataValue.md(revenue_chart_markdown(chart)),
         "revenue_by_month_and_service": by_month,
         "top_zones_by_revenue": top_zones,
