@@ -8,6 +8,7 @@ from typing import Literal
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from taxi_platform.sample.volumes import sample_rows
 from taxi_platform.sources.base import FetchedMonth, MonthNotFoundError, SourceError
 from taxi_platform.sources.download import local_path_of_file_url, probe, redact_url
 from taxi_platform.sources.fetch import (
@@ -49,7 +50,16 @@ class TaxiSourceResource(ConfigurableResource):
         default="data/raw/{taxi_type}/{year}/{month:02d}",
         description="kind=local: a month folder (parquet parts or CSV files) or a file; relative to the working directory.",
     )
-    sample_rows_per_month: int = Field(default=50_000, description="kind=sample: rows generated per month.")
+    sample_rows_per_month: int = Field(
+        default=50_000,
+        description="kind=sample: YELLOW rows generated per month; with sample_volumes=realistic the other types get "
+        "their real share of it (e.g. 2021-01: green 5.5 %, fhv 84 %, fhvhv 8.7x; taxi_platform/sample/volumes.py).",
+    )
+    sample_volumes: Literal["realistic", "equal"] = Field(
+        default="realistic",
+        description="kind=sample: realistic (each type scaled to yellow by the real monthly ratio of its era) or "
+        "equal (sample_rows_per_month rows for every type).",
+    )
     sample_seed: int = Field(default=42, description="kind=sample: random seed (same seed, same data).")
     max_attempts: int = Field(default=4, description="Attempts per download (transient errors: connection, timeout, 408, 429, 5xx).")
     backoff_seconds: float = Field(default=1.0, description="Backoff before retry n (from 0): backoff_seconds * 2**n, plus jitter.")
@@ -60,12 +70,18 @@ class TaxiSourceResource(ConfigurableResource):
         check_taxi_type_name(taxi_type)
         if self.kind == "sample":
             format_template("{taxi_type}", taxi_type, month)  # validates the month key
-            return f"sample://{taxi_type}/{month}?rows={self.sample_rows_per_month}&seed={self.sample_seed}"
+            return f"sample://{taxi_type}/{month}?rows={self.sample_rows(taxi_type, month)}&seed={self.sample_seed}"
         if self.kind == "tlc":
             return redact_url(format_template(self.tlc_url_template, taxi_type, month, setting="tlc_url_template"))
         if self.kind == "backup":
             return redact_url(format_template(self.backup_url_template, taxi_type, month, setting="backup_url_template"))
         return str(self._local_path(taxi_type, month))
+
+    def sample_rows(self, taxi_type: str, month: str) -> int:
+        """kind=sample: the rows the sample publishes for ``taxi_type`` in ``month`` (``sample_volumes``)."""
+        if self.sample_volumes == "equal":
+            return self.sample_rows_per_month
+        return sample_rows(taxi_type, month, self.sample_rows_per_month)
 
     def fetch_month(self, taxi_type: str, month: str, workdir: Path) -> FetchedMonth:
         """Fetch ``taxi_type`` for ``month`` ("YYYY-MM") to ONE validated parquet file under ``workdir``.
@@ -82,7 +98,8 @@ class TaxiSourceResource(ConfigurableResource):
             max_attempts=self.max_attempts, backoff_seconds=self.backoff_seconds, timeout_seconds=self.timeout_seconds
         )
         if self.kind == "sample":
-            return fetch_sample(taxi_type, month, workdir, rows=self.sample_rows_per_month, seed=self.sample_seed)
+            rows = self.sample_rows(taxi_type, month)
+            return fetch_sample(taxi_type, month, workdir, rows=rows, seed=self.sample_seed)
         if self.kind == "tlc":
             url = format_template(self.tlc_url_template, taxi_type, month, setting="tlc_url_template")
             return fetch_parquet_url(taxi_type, month, workdir, url=url, **retry)
@@ -134,7 +151,7 @@ class TaxiSourceResource(ConfigurableResource):
         check_taxi_type_name(taxi_type)
         if self.kind == "sample":
             format_template("{taxi_type}", taxi_type, month)  # validates the month key
-            return sample_version(self.sample_rows_per_month, self.sample_seed)
+            return sample_version(self.sample_rows(taxi_type, month), self.sample_seed)
         if self.kind == "local":
             return file_version(self._local_path(taxi_type, month))
         template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
@@ -145,7 +162,7 @@ class TaxiSourceResource(ConfigurableResource):
         """A safe-to-log summary of the configuration (templates with credentials stripped)."""
         summary: dict = {"kind": self.kind}
         if self.kind == "sample":
-            summary.update(rows_per_month=self.sample_rows_per_month, seed=self.sample_seed)
+            summary.update(rows_per_month=self.sample_rows_per_month, volumes=self.sample_volumes, seed=self.sample_seed)
         elif self.kind in ("tlc", "backup"):
             template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
             summary.update(

@@ -47,7 +47,7 @@ def backfill(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=5),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=5),
     }
     with instance_for_test() as instance:
         result = materialize(MONTHLY + asset_checks, resources=resources, instance=instance, tags=RANGE_TAGS)

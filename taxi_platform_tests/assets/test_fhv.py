@@ -23,7 +23,7 @@ def one_month(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=11),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=11),
     }
     result = materialize(fhv_assets + fhv_checks, resources=resources, partition_key=MONTH)
     return result, lake

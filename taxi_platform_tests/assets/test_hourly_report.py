@@ -29,7 +29,7 @@ def hourly_run(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=1500, sample_seed=11),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=1500, sample_seed=11),
     }
     zones = materialize([taxi_zones], resources=resources)  # unpartitioned: first, on its own
     assert zones.success

@@ -62,7 +62,7 @@ def sample_month(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=SEED),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=SEED),
     }
     assert materialize([taxi_zones], resources=resources).success
     keys = [k for t in ("green", "yellow") for k in (raw_key(t), clean_key(t), quarantine_key(t))]

@@ -41,7 +41,7 @@ def one_month(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=7),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=7),
     }
     result = run_months(resources, "2021-01")
     return result, lake, resources

@@ -60,7 +60,7 @@ def lake(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(root), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=3000, sample_seed=7),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=3000, sample_seed=7),
     }
     assert run(resources, UPSTREAM).success
     return root, resources

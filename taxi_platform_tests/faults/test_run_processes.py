@@ -193,7 +193,7 @@ def run_env(lake: Path, dagster_home: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "FAULTS_", "SPARK_REMOTE", "PYSPARK_"))}
     env.update({
         "DAGSTER_HOME": str(dagster_home), "TAXI_PLATFORM_DEPLOYMENT": "local", "TAXI_LAKE_ROOT": str(lake),
-        "TAXI_SOURCE": "sample", "TAXI_SAMPLE_ROWS": str(ROWS), "TAXI_SAMPLE_SEED": str(SEED),
+        "TAXI_SOURCE": "sample", "TAXI_SAMPLE_ROWS": str(ROWS), "TAXI_SAMPLE_VOLUMES": "equal", "TAXI_SAMPLE_SEED": str(SEED),
         "TAXI_SPARK_MASTER": "local[2]", "TAXI_SPARK_DRIVER_MEMORY": "1g", "SPARK_LOCAL_IP": "127.0.0.1",
         "NO_GCE_CHECK": "True", **settings,
     })
@@ -238,7 +238,7 @@ def oracle(spark_resource, tmp_path_factory) -> Path:
     lake = tmp_path_factory.mktemp("oracle") / "lake"
     manager = LakeIOManager(lake_root=str(lake), spark=spark_resource)
     resources = {"spark": spark_resource, "lake_io_manager": manager, "report_io_manager": manager,
-                 "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=SEED)}
+                 "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=SEED)}
     result = materialize(MONTHLY + asset_checks, resources=resources, tags={
         "dagster/asset_partition_range_start": STORED, "dagster/asset_partition_range_end": CONCURRENT})
     assert result.success

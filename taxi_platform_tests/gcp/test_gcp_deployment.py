@@ -32,7 +32,7 @@ def gcp_env(fake_gcs, local_bigquery, gcp):
         "TAXI_GCS_ENDPOINT": fake_gcs.endpoint,
         "TAXI_BIGQUERY_ENDPOINT": local_bigquery.endpoint,
         "TAXI_SPARK_MASTER": "local[2]",  # the test session's JVM (it already has the GCS connector)
-        "TAXI_SAMPLE_ROWS": str(ROWS),
+        "TAXI_SAMPLE_ROWS": str(ROWS), "TAXI_SAMPLE_VOLUMES": "equal",
         "TAXI_SAMPLE_SEED": str(SEED),
     }
 

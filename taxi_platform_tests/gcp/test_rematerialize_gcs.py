@@ -48,7 +48,7 @@ def test_rematerializing_a_month_on_gcs_leaves_the_same_rows_once(fake_gcs, loca
     env = {
         "TAXI_PLATFORM_DEPLOYMENT": "gcp", "TAXI_GCP_PROJECT": gcp.project, "TAXI_LAKE_ROOT": f"gs://{bucket}/lake",
         "TAXI_GCS_ENDPOINT": fake_gcs.endpoint, "TAXI_BIGQUERY_ENDPOINT": local_bigquery.endpoint,
-        "TAXI_SPARK_MASTER": "local[2]", "TAXI_SAMPLE_ROWS": "1500", "TAXI_SAMPLE_SEED": "11",
+        "TAXI_SPARK_MASTER": "local[2]", "TAXI_SAMPLE_ROWS": "1500", "TAXI_SAMPLE_VOLUMES": "equal", "TAXI_SAMPLE_SEED": "11",
     }
     selection = AssetSelection.groups("raw", "clean", "core")
     client = gcp.storage_client()

@@ -52,7 +52,7 @@ def resources_on(spark: SparkResource, lake: Path) -> dict:
     return {
         "spark": spark,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=23),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=23),
     }
 
 

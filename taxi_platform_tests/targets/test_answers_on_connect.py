@@ -43,7 +43,7 @@ def connect_answers(connect_server, tmp_path_factory):
     resources = {
         "spark": spark,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=3),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=3),
     }
     assert materialize([taxi_zones], resources=resources).success
     keys = [k for t in ("green", "yellow") for k in (raw_key(t), clean_key(t), quarantine_key(t))]

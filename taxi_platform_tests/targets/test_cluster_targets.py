@@ -61,7 +61,7 @@ def materialize_graph(spark: SparkResource, lake: Path) -> GraphRun:
     resources = {
         "spark": spark,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=SEED),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=SEED),
     }
     started = time.monotonic()
     results = [materialize([taxi_zones], resources=resources),
