@@ -38,7 +38,7 @@ from pydantic import Field
 from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.spark_settings import BASE_CONFIG
 
-# (Dataproc is not a target of this resource: the job script runs there, submitted by resources/dataproc.py.)
+# (Dataproc is not a target of this resource: the job script runs there, submitted by resources/dataproc/.)
 SparkTarget = Literal["local", "standalone", "connect"]
 TARGETS: tuple[str, ...] = ("local", "standalone", "connect")
 DEFAULT_CONNECT_PORT = 15002  # Spark Connect's default port when sc://host has none
