@@ -355,7 +355,7 @@ def test_the_browser_shows_the_graph_and_the_report_with_its_latest_materializat
 
     graph = render(
         chromium,
-        f"{dagster_ui.url}/assets/reports/revenue_monthly_zone?view=lineage&lineageScope=upstream&lineageDepth=4",
+        f"{dagster_ui.url}/assets/reports/revenue_monthly_zone?view=lineage&lineageScope=upstream&lineageDepth=3",
         shots / "asset-graph.png",
     )
     report = render(chromium, f"{dagster_ui.url}/assets/reports/revenue_monthly_zone", shots / "report-asset.png")
