@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from taxi_platform.resources.gcs_sync import crc32c_base64, sync_to_gcs
+from taxi_platform.io_managers.gcs_sync import crc32c_base64, sync_to_gcs
 
 pytestmark = pytest.mark.gcp
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 
-from taxi_platform.resources.gcs_sync import sync_to_gcs
+from taxi_platform.io_managers.gcs_sync import sync_to_gcs
 
 
 class UploadLakeConfig(Config):
