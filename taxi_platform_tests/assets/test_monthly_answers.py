@@ -14,6 +14,7 @@ import pytest
 from dagster import AssetSelection, DagsterEventType, materialize
 
 from taxi_platform.defs.analytics.answers import MONTHLY_ANSWERS_KEY, answers_assets, answers_checks
+from taxi_platform.defs.for_hire.assets import fhv_clean_assets, fhv_raw_assets
 from taxi_platform.defs.revenue.clean import clean_assets, clean_key, quarantine_key
 from taxi_platform.defs.revenue.core import trips
 from taxi_platform.defs.revenue.raw import raw_assets, raw_key
@@ -28,7 +29,9 @@ ROWS = 3000
 SEED = 5
 N = 3
 TOP = 5
-ASSETS = [taxi_zones, *raw_assets, *clean_assets, trips, revenue_monthly_zone, *answers_assets]
+# the for-hire datasets too: every type's clean and quarantine months are (optional) inputs of the answers
+ASSETS = [taxi_zones, *raw_assets, *clean_assets, *fhv_raw_assets, *fhv_clean_assets, trips, revenue_monthly_zone,
+          *answers_assets]
 ANSWERS_OP = "reports__monthly_answers"
 
 

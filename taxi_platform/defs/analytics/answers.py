@@ -11,9 +11,10 @@ hours, least frequent pickup zone (and the Spark UI port the session really uses
 - Config (launchpad): ``taxi_type`` (green, yellow, fhv, fhvhv), ``repartition`` (N), ``day`` (of the month, default
   the 15th), ``include_quarantined`` (default false: the clean trips; true: clean + quarantined rows, i.e. every raw
   row, which is what the course's answers count, e.g. trips longer than 24 h).
-- Which data: the clean (and quarantine) month of the configured type, loaded through the lake IO manager. All four
-  types are declared as deps for lineage; only the configured one must be materialized (else a clear error naming
-  the dataset and month).
+- Which data: the clean (and quarantine) months of the configured type. All four types' clean and quarantine
+  datasets are optional inputs (lazy DataFrames from the lake IO manager, ``lake/optional``: only the months it
+  holds), so only the configured type's are read, and only it must be materialized (else the lake's clear error
+  naming the dataset and the missing months).
 - The file-size question writes to a staging folder the lake's store hands out (``{lake}/_staging/...``, ignored by
   every reader, local or gs://) and removes it afterwards, also on failure.
 - Output: one row per month (``transforms/answers.MONTHLY_ANSWERS_SCHEMA``) in the lake. The month's folder holds the
@@ -38,7 +39,6 @@ from dagster import (
     TableRecord,
     TableSchema,
     asset,
-    build_input_context,
 )
 from pydantic import Field
 
@@ -46,7 +46,7 @@ from taxi_platform.defs.revenue.clean import clean_key, quarantine_key
 from taxi_platform.defs.metadata import column_schema
 from taxi_platform.defs.reference.zones import TAXI_ZONES_KEY
 from taxi_platform.checks.contracts import build_schema_check
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, LakeIOManager
+from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, OPTIONAL_INPUT_KEY, LakeIOManager
 from taxi_platform.partitions import monthly_partitions, parse_month
 from taxi_platform.resources.spark import SparkResource
 from taxi_platform.transforms.answers import MONTHLY_ANSWERS_SCHEMA
@@ -80,14 +80,23 @@ def day_of(month: str, day: int) -> date:
         raise ValueError(f"reports/monthly_answers: day {day} is not a day of {month} (config 'day')") from None
 
 
-def load_month_range(lake: LakeIOManager, key: AssetKey, context: AssetExecutionContext):
-    """The run's months of a lake dataset, through the lake IO manager's own read (with its checks and errors)."""
-    with build_input_context(  # a context manager: it closes the resources it builds (none here) on exit
-        asset_key=key,
-        asset_partition_key_range=context.partition_key_range,
-        asset_partitions_def=monthly_partitions,
-    ) as input_context:
-        return lake.load_input(input_context)  # a lazy DataFrame: nothing is read until it is used
+def input_name(dataset: str, taxi_type: str) -> str:
+    return f"{dataset}_{taxi_type}"  # e.g. clean_green, quarantine_fhv
+
+
+# Every type's clean and quarantine months are inputs, optional (the lake hands over only the months it holds, or
+# None): lazy DataFrames, so only the configured type's are ever read, and a type never materialized is no error
+# until it is the one asked about (then ``require_months`` names the dataset and the missing months).
+ANSWER_INS = {
+    input_name(dataset, t): AssetIn(key=key_of(t), metadata={OPTIONAL_INPUT_KEY: True})
+    for t in ANSWER_TAXI_TYPES
+    for dataset, key_of in (("clean", clean_key), ("quarantine", quarantine_key))
+}
+
+
+def require_months(lake: LakeIOManager, key: AssetKey, months: list[str]) -> None:
+    """A clear error (the lake's own) naming the dataset and the months it does not hold."""
+    lake.month_files(lake.store(), key, months)
 
 
 def _typed(value):
@@ -148,9 +157,7 @@ def answers_metadata(rows: list[dict]) -> dict:
 
 @asset(
     key=MONTHLY_ANSWERS_KEY,
-    ins={"zones": AssetIn(key=TAXI_ZONES_KEY)},
-    # the configured type's clean (and quarantine) months are loaded in the body: all four types are lineage
-    deps=[k for t in ANSWER_TAXI_TYPES for k in (clean_key(t), quarantine_key(t))],
+    ins={"zones": AssetIn(key=TAXI_ZONES_KEY), **ANSWER_INS},
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="lake_io_manager",
@@ -170,6 +177,8 @@ def monthly_answers(
     spark: SparkResource,
     lake_io_manager: ResourceParam[LakeIOManager],
     zones,
+    clean_green, quarantine_green, clean_yellow, quarantine_yellow,
+    clean_fhv, quarantine_fhv, clean_fhvhv, quarantine_fhvhv,
 ) -> Output:
     from pyspark.sql import functions as F
 
@@ -182,10 +191,14 @@ def monthly_answers(
     months = sorted(context.partition_keys)
     days = {month: day_of(month, config.day) for month in months}  # a bad day fails before any Spark work
     taxi = config.taxi_type
-    data = load_month_range(lake_io_manager, clean_key(taxi), context)
+    inputs = {"clean_green": clean_green, "quarantine_green": quarantine_green, "clean_yellow": clean_yellow,
+              "quarantine_yellow": quarantine_yellow, "clean_fhv": clean_fhv, "quarantine_fhv": quarantine_fhv,
+              "clean_fhvhv": clean_fhvhv, "quarantine_fhvhv": quarantine_fhvhv}
+    require_months(lake_io_manager, clean_key(taxi), months)
+    data = inputs[input_name("clean", taxi)]  # a lazy DataFrame of the run's months: nothing read until used
     if config.include_quarantined:
-        quarantine = load_month_range(lake_io_manager, quarantine_key(taxi), context)
-        data = data.unionByName(quarantine.drop(QUARANTINE_REASON_COLUMN))
+        require_months(lake_io_manager, quarantine_key(taxi), months)
+        data = data.unionByName(inputs[input_name("quarantine", taxi)].drop(QUARANTINE_REASON_COLUMN))
     ui_url = spark.describe().get("spark_ui")
     store = lake_io_manager.store()
     answers = []
