@@ -47,7 +47,10 @@ def revenue_chart_png(chart: RevenueChart) -> bytes:
     by_month.yaxis.set_major_formatter(money)
     by_month.set_title("Revenue per month and service type")
     if services:
-        by_month.legend()
+        top = max((p.total_revenue for p in chart.by_month_and_service), default=0.0)
+        if top > 0:
+            by_month.set_ylim(0, top * 1.18)  # headroom: the legend sits above the bars, not over them
+        by_month.legend(loc="upper center", ncol=len(services), frameon=False)
 
     zones = list(reversed(chart.top_zones))  # barh draws bottom-up: the biggest on top
     by_zone.barh([f"{z.zone} ({z.borough})" for z in zones], [z.total_revenue for z in zones], color="#4c72b0")
