@@ -50,6 +50,7 @@ bench: install
 validate: install
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/dg check defs
 
 clean:
 	rm -rf data/lake .dagster_home spark-warehouse

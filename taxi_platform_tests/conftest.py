@@ -95,7 +95,7 @@ def make_resources(spark_resource, lake_root):
     from taxi_platform.resources.sources import TaxiSourceResource
 
     def _make(**source_settings):
-        settings = {"kind": "sample", "sample_rows_per_month": 3000, **source_settings}
+        settings = {"kind": "sample", "sample_rows_per_month": 3000, "sample_volumes": "equal", **source_settings}
         return {
             "spark": spark_resource,
             **lake_io_managers(LakeIOManager(lake_root=str(lake_root), spark=spark_resource)),

@@ -1,6 +1,7 @@
 """The code location loads (fast, no JVM), validates through the dagster CLI, and switches deployment by env var."""
 
 import subprocess
+from pathlib import Path
 import sys
 from datetime import datetime, timezone
 
@@ -37,27 +38,26 @@ def test_dagster_cli_validates_the_workspace():
     assert "Validation successful" in out.stdout + out.stderr
 
 
-def test_graph_has_the_assets_jobs_and_checks():
+def test_dg_check_defs_passes():
+    """`dg check defs` (dagster-dg-cli, [tool.dg] in pyproject.toml) loads the project's definitions."""
+    dg = REPO_ROOT / ".venv" / "bin" / "dg"
+    if not dg.exists():
+        pytest.skip("dagster-dg-cli is not installed (it is in the dev extra: make install)")
+    out = subprocess.run([str(dg), "check", "defs"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "All definitions loaded successfully" in out.stdout + out.stderr
+
+
+def test_monthly_assets_run_a_backfill_as_one_run():
+    """Keys, groups, checks and jobs are in the snapshot (test_definitions_snapshot.py); the run shape is here."""
     from taxi_platform.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"ref/taxi_zones", "raw/green_trips", "raw/yellow_trips", "clean/green_trips", "clean/yellow_trips",
-                    "quarantine/green_trips", "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone",
-                    "reports/hourly_revenue_by_zone", "raw/fhv_trips", "raw/fhvhv_trips", "clean/fhv_trips",
-                    "clean/fhvhv_trips", "quarantine/fhv_trips", "quarantine/fhvhv_trips", "analytics/fhvhv_base_ids",
-                    "analytics/trip_duration_model", "analytics/trip_duration_predictions",
-                    "reports/monthly_answers"}
-    # 14 on the green/yellow graph (with the two likely_duplicates WARN checks) + the hourly report's schema, null-key and RDD checks + 5 for-hire checks
-    # + the trip-duration predictions' schema, rows and validity checks and the model's beats_stand_in
-    # + the homework answers' schema check
-    assert len(list(graph.asset_check_keys)) == 14 + 3 + 5 + 4 + 1
-    for key in graph.get_all_asset_keys():
+    for key in graph.materializable_asset_keys:
         node = graph.get(key)
         if key.to_user_string() != "ref/taxi_zones":
             assert node.partitions_def == monthly_partitions
             assert node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None
-    assert defs.resolve_job_def("monthly_revenue") is not None
     monthly = {k.to_user_string() for k in defs.resolve_job_def("monthly_revenue").asset_layer.executable_asset_keys}
     assert "reports/hourly_revenue_by_zone" not in monthly and "reports/revenue_monthly_zone" in monthly
 
@@ -98,3 +98,59 @@ def test_shipped_zone_lookup_is_the_public_table():
 
     shared = require_shared(SHARED_DATA / "taxi_zone_lookup.csv")
     assert (REPO_ROOT / "taxi_platform" / "data" / "taxi_zone_lookup.csv").read_bytes() == shared.read_bytes()
+
+
+def test_every_asset_has_owners_and_a_code_reference_to_its_function():
+    from taxi_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.owners and all(o.startswith("team:") or "@" in o for o in node.owners), key
+        references = node.metadata["dagster/code_references"].code_references
+        for reference in references:
+            if hasattr(reference, "file_path"):  # a local reference: the file and line exist
+                lines = Path(reference.file_path).read_text().splitlines()
+                assert reference.line_number <= len(lines), (key, reference)
+            else:  # linked to the git host (a remote is configured)
+                assert reference.url.startswith("https://") and "@" not in reference.url, (key, reference)
+
+
+def test_code_references_link_to_the_git_host_when_a_remote_is_configured():
+    from dagster import UrlCodeReference
+
+    from taxi_platform.defs.metadata import _https, declared, source_control
+    from taxi_platform.defs.revenue.core import trips
+    from taxi_platform.defs.revenue.sources import build_source_asset
+
+    linked = declared([trips, build_source_asset("green")], ["team:x"], git=("https://github.com/acme/taxi", "main"))
+    urls = [r.url for a in linked for spec in a.specs for r in spec.metadata["dagster/code_references"].code_references
+            if isinstance(r, UrlCodeReference)]
+    assert any(u.startswith("https://github.com/acme/taxi/tree/main/taxi_platform/defs/revenue/core.py#L") for u in urls)
+    assert any("/taxi_platform/defs/revenue/sources.py#L" in u for u in urls)
+    assert _https("git@github.com:acme/taxi.git") == "https://github.com/acme/taxi"
+    assert _https("https://user:s3cret@gitlab.example.com/acme/taxi.git") == "https://gitlab.example.com/acme/taxi"
+    assert source_control({"TAXI_GIT_URL": "git@github.com:acme/taxi.git", "TAXI_GIT_BRANCH": "dev"}) == (
+        "https://github.com/acme/taxi", "dev")
+
+
+def test_every_contract_column_has_a_description_in_the_ui_column_table():
+    from taxi_platform.definitions import defs
+    from taxi_platform.schemas import COLUMN_DESCRIPTIONS, COURSE_SCHEMAS, column_description
+
+    graph = defs.resolve_asset_graph()
+    with_schema = 0
+    for key in graph.get_all_asset_keys():
+        schema = graph.get(key).metadata.get("dagster/column_schema")
+        if schema is None:
+            continue
+        with_schema += 1
+        missing = [c.name for c in schema.columns if not c.description]
+        assert not missing, (key, missing)
+    # every dataset with a contract (all but raw, which is as published, and the observed sources)
+    assert with_schema == len(list(graph.get_all_asset_keys())) - 6
+    for contract in COURSE_SCHEMAS.values():  # the published columns too
+        assert all(column_description(name) for name, _ in contract)
+    with pytest.raises(KeyError, match="no description for column 'nope'"):
+        column_description("nope")
+    assert len(COLUMN_DESCRIPTIONS) > 80

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
             from dagster import AssetSelection, DagsterEventType, DagsterInstance, Definitions, define_asset_job
 
             from taxi_platform.definitions import defs
-            from taxi_platform.jobs.asset_jobs import monthly_revenue_job
+            from taxi_platform.defs.revenue.jobs import monthly_revenue_job
             from taxi_platform.partitions import monthly_partitions
 
             if args.checks:

@@ -54,7 +54,7 @@ from taxi_platform.io_managers.local_swap import GLOB_CHARACTERS, LocalStore
 from taxi_platform.io_managers.month_files import MonthFiles
 from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.resources.spark import SparkResource
-from taxi_platform.schemas import MONTH_COLUMN
+from taxi_platform.schemas import COLUMN_DESCRIPTIONS, MONTH_COLUMN
 
 LAYOUT_KEY = "lake/layout"
 MONTH_FILES_LAYOUT = "month_files"
@@ -409,7 +409,8 @@ class LakeIOManager(ConfigurableIOManager):
             metadata["rows_by_month"] = MetadataValue.json(rows_by_folder)
         if schema is not None:
             metadata["dagster/column_schema"] = TableSchema(
-                columns=[TableColumn(name=f.name, type=str(f.type)) for f in schema]
+                columns=[TableColumn(name=f.name, type=str(f.type), description=COLUMN_DESCRIPTIONS.get(f.name, ""))
+                         for f in schema]
             )
             metadata["preview"] = MetadataValue.md(_markdown_preview(store, every_file))
         return metadata

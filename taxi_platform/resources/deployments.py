@@ -7,7 +7,9 @@ The resource keys are the same everywhere, so assets never know where they run. 
 |----------------------------|--------------|-----------------------------------------------------------------|
 | TAXI_LAKE_ROOT             | data/lake    | the lake folder                                                 |
 | TAXI_SOURCE                | sample       | sample, tlc, backup or local                                    |
-| TAXI_SAMPLE_ROWS           | 50000        | rows per month of each taxi type from the sample generator      |
+| TAXI_SAMPLE_ROWS           | 50000        | YELLOW rows per month from the sample generator (the other      |
+|                            |              | types: their real share of it, TAXI_SAMPLE_VOLUMES)             |
+| TAXI_SAMPLE_VOLUMES        | realistic    | realistic (real monthly ratios per era) or equal (same rows)    |
 | TAXI_SAMPLE_SEED           | 42           | the sample generator's seed                                     |
 | TAXI_LOCAL_PATH_TEMPLATE   | data/raw/{taxi_type}/{year}/{month:02d} | the ``local`` source's files             |
 | TAXI_TLC_URL_TEMPLATE, TAXI_BACKUP_URL_TEMPLATE | (the TLC's, the course's) | the ``tlc``/``backup`` URLs (a signed URL is fine: never shown) |
@@ -98,6 +100,7 @@ def sources_from_env(env: Mapping[str, str]) -> TaxiSourceResource:
     return TaxiSourceResource(
         kind=_env("TAXI_SOURCE", "sample", env),
         sample_rows_per_month=int(_env("TAXI_SAMPLE_ROWS", "50000", env)),
+        sample_volumes=_env("TAXI_SAMPLE_VOLUMES", "realistic", env),
         sample_seed=int(_env("TAXI_SAMPLE_SEED", "42", env)),
         local_path_template=_env("TAXI_LOCAL_PATH_TEMPLATE", "data/raw/{taxi_type}/{year}/{month:02d}", env),
         **optional,

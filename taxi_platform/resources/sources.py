@@ -9,6 +9,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from taxi_platform.partitions import check_month_in_range
+from taxi_platform.sample.volumes import sample_rows
 from taxi_platform.sources.base import FetchedMonth, MonthNotFoundError, SourceError
 from taxi_platform.redaction import redact_url
 from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, local_path_of_file_url, probe
@@ -21,6 +22,7 @@ from taxi_platform.sources.fetch import (
     format_template,
 )
 from taxi_platform.sources.local_files import list_month_folder
+from taxi_platform.sources.versions import file_version, http_version, sample_version
 
 SourceKind = Literal["sample", "tlc", "backup", "local"]
 
@@ -53,7 +55,16 @@ class TaxiSourceResource(ConfigurableResource):
         default="data/raw/{taxi_type}/{year}/{month:02d}",
         description="kind=local: a month folder (parquet parts or CSV files) or a file; relative to the working directory.",
     )
-    sample_rows_per_month: int = Field(default=50_000, description="kind=sample: rows generated per month.")
+    sample_rows_per_month: int = Field(
+        default=50_000,
+        description="kind=sample: YELLOW rows generated per month; with sample_volumes=realistic the other types get "
+        "their real share of it (e.g. 2021-01: green 5.5 %, fhv 84 %, fhvhv 8.7x; taxi_platform/sample/volumes.py).",
+    )
+    sample_volumes: Literal["realistic", "equal"] = Field(
+        default="realistic",
+        description="kind=sample: realistic (each type scaled to yellow by the real monthly ratio of its era) or "
+        "equal (sample_rows_per_month rows for every type).",
+    )
     sample_seed: int = Field(default=42, description="kind=sample: random seed (same seed, same data).")
     max_attempts: int = Field(default=4, description="Attempts per download (transient errors: connection, timeout, 408, 429, 5xx).")
     backoff_seconds: float = Field(default=1.0, description="Backoff before retry n (from 0): backoff_seconds * 2**n, plus jitter.")
@@ -77,12 +88,18 @@ class TaxiSourceResource(ConfigurableResource):
         check_taxi_type_name(taxi_type)
         if self.kind == "sample":
             format_template("{taxi_type}", taxi_type, month)  # validates the month key
-            return f"sample://{taxi_type}/{month}?rows={self.sample_rows_per_month}&seed={self.sample_seed}"
+            return f"sample://{taxi_type}/{month}?rows={self.sample_rows(taxi_type, month)}&seed={self.sample_seed}"
         if self.kind == "tlc":
             return redact_url(format_template(self.tlc_url_template, taxi_type, month, setting="tlc_url_template"))
         if self.kind == "backup":
             return redact_url(format_template(self.backup_url_template, taxi_type, month, setting="backup_url_template"))
         return str(self._local_path(taxi_type, month))
+
+    def sample_rows(self, taxi_type: str, month: str) -> int:
+        """kind=sample: the rows the sample publishes for ``taxi_type`` in ``month`` (``sample_volumes``)."""
+        if self.sample_volumes == "equal":
+            return self.sample_rows_per_month
+        return sample_rows(taxi_type, month, self.sample_rows_per_month)
 
     def fetch_month(self, taxi_type: str, month: str, workdir: Path) -> FetchedMonth:
         """Fetch ``taxi_type`` for ``month`` ("YYYY-MM") to ONE validated parquet file under ``workdir``.
@@ -108,7 +125,8 @@ class TaxiSourceResource(ConfigurableResource):
             redirect_hosts=tuple(self.redirect_hosts),
         )
         if self.kind == "sample":
-            return fetch_sample(taxi_type, month, workdir, rows=self.sample_rows_per_month, seed=self.sample_seed)
+            rows = self.sample_rows(taxi_type, month)
+            return fetch_sample(taxi_type, month, workdir, rows=rows, seed=self.sample_seed)
         if self.kind == "tlc":
             url = format_template(self.tlc_url_template, taxi_type, month, setting="tlc_url_template")
             return fetch_parquet_url(taxi_type, month, workdir, url=url, **retry)
@@ -154,11 +172,29 @@ class TaxiSourceResource(ConfigurableResource):
         return probe(url, timeout_seconds=self.timeout_seconds, redirect_hosts=tuple(self.redirect_hosts),
                      describe=f"{taxi_type} {month}", item="month")
 
+    def version(self, taxi_type: str, month: str) -> str | None:
+        """The published month's version (``None``: not published), without fetching it: ETag, else Last-Modified +
+        Content-Length for ``tlc``/``backup``; size, mtime and an edge hash of the files for ``local``; rows and seed
+        for ``sample`` (``taxi_platform/sources/versions.py``). It changes when the source re-publishes the month.
+
+        Raises ``TransientSourceError`` when a remote source cannot tell right now, ``SourceError`` otherwise.
+        """
+        check_taxi_type_name(taxi_type)
+        if self.kind == "sample":
+            format_template("{taxi_type}", taxi_type, month)  # validates the month key
+            return sample_version(self.sample_rows(taxi_type, month), self.sample_seed)
+        if self.kind == "local":
+            return file_version(self._local_path(taxi_type, month))
+        template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
+        url = format_template(template, taxi_type, month, setting=f"{self.kind}_url_template")
+        return http_version(url, timeout_seconds=self.timeout_seconds, redirect_hosts=tuple(self.redirect_hosts),
+                            describe=f"{taxi_type} {month}")
+
     def describe(self) -> dict:
         """A safe-to-log summary of the configuration (templates with credentials stripped)."""
         summary: dict = {"kind": self.kind}
         if self.kind == "sample":
-            summary.update(rows_per_month=self.sample_rows_per_month, seed=self.sample_seed)
+            summary.update(rows_per_month=self.sample_rows_per_month, volumes=self.sample_volumes, seed=self.sample_seed)
         elif self.kind in ("tlc", "backup"):
             template = self.tlc_url_template if self.kind == "tlc" else self.backup_url_template
             summary.update(

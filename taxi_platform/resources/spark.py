@@ -8,7 +8,6 @@ asks for it (raw assets never do), once per run process. The same assets run on 
 | `local`      | ``local[N]`` inside the run's process              | ``master`` (local, local[N], local[*]), ``driver_memory`` |
 | `standalone` | a Spark standalone cluster (``spark://host:port``), the driver in the run's process (client mode) | ``master``, ``executor_memory``, ``executor_cores``, ``driver_memory`` |
 | `connect`    | a Spark Connect server (Spark 4, ``sc://host:port``); the run's process is a thin gRPC client | ``remote`` |
-| `dataproc`   | Google Dataproc: the job script runs remotely, there is no session in the run's process | (the Dataproc resource) |
 
 ``spark_config`` passes any extra Spark setting through; ``jars`` are added by the resource (``spark.jars``), never by
 assets. Under Connect the server owns the JVM: jars, memory, cores and every non-SQL setting belong on the server
@@ -39,8 +38,9 @@ from pydantic import Field
 from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.spark_settings import BASE_CONFIG
 
-SparkTarget = Literal["local", "standalone", "connect", "dataproc"]
-TARGETS: tuple[str, ...] = ("local", "standalone", "connect", "dataproc")
+# (Dataproc is not a target of this resource: the job script runs there, submitted by resources/dataproc/.)
+SparkTarget = Literal["local", "standalone", "connect"]
+TARGETS: tuple[str, ...] = ("local", "standalone", "connect")
 DEFAULT_CONNECT_PORT = 15002  # Spark Connect's default port when sc://host has none
 CONNECT_PROBE_TIMEOUT_SECONDS = 3.0
 
@@ -89,8 +89,7 @@ class SparkResource(LazyPySparkResource):
 
     Attributes:
         target: ``local`` (``local[N]`` in the run's process), ``standalone`` (a ``spark://host:port`` cluster, the
-            driver in the run's process), ``connect`` (a Spark 4 Spark Connect server at ``sc://host:port``) or
-            ``dataproc`` (the job script runs remotely on Dataproc: no session in this process).
+            driver in the run's process), ``connect`` (a Spark 4 Spark Connect server at ``sc://host:port``).
         master: ``local[N]``/``local[*]`` for ``local``, ``spark://host:port`` for ``standalone``.
         remote: ``sc://host:port`` of the Spark Connect server, for ``connect``. Parameters after ``/;`` (such as a
             token) are passed to pyspark but never shown in metadata.
@@ -105,7 +104,7 @@ class SparkResource(LazyPySparkResource):
             settings, ``spark.sql.*``; the rest belongs on the server).
     """
 
-    target: SparkTarget = Field(default="local", description="Where sessions run: local, standalone, connect, dataproc.")
+    target: SparkTarget = Field(default="local", description="Where sessions run: local, standalone, connect.")
     master: str = Field(
         default="local[*]", description="local[N] for target local; spark://host:port for target standalone."
     )
@@ -195,8 +194,6 @@ class SparkResource(LazyPySparkResource):
         extra = {key: str(value) for key, value in self.spark_config.items()}
         if self.target == "connect":
             return {**{k: v for k, v in BASE_CONFIG.items() if k.startswith("spark.sql.")}, **extra}
-        if self.target == "dataproc":
-            raise self._dataproc_error()
         config = {**BASE_CONFIG, **(LOCAL_CONFIG if self.target == "local" else CLASSIC_CONFIG)}
         config["spark.driver.memory"] = self.driver_memory
         if self.executor_memory is not None:
@@ -213,20 +210,12 @@ class SparkResource(LazyPySparkResource):
         config.update(extra)
         return config
 
-    def _dataproc_error(self) -> SparkTargetError:
-        return SparkTargetError(
-            "Spark target 'dataproc' has no Spark session in this process: Dataproc runs the job script "
-            "(taxi_platform/jobs/revenue_report.py) remotely on the cluster; submit it with the Dataproc resource"
-        )
-
     # ---- sessions --------------------------------------------------------------------------------------------
     def _init_session(self) -> None:
         if self._spark_session is not None and _is_alive(self._spark_session):
             return
         self._spark_session = None
         self.validate_config()
-        if self.target == "dataproc":
-            raise self._dataproc_error()
         session = self._connect_session() if self.target == "connect" else self._classic_session()
         self._spark_session = session
         try:
@@ -325,8 +314,6 @@ class SparkResource(LazyPySparkResource):
                 f"({_without_params(self.remote or '')}) does not have: Spark Connect runs DataFrame and SQL code "
                 "only. Run it with target 'local' or 'standalone'."
             )
-        if self.target == "dataproc":
-            raise self._dataproc_error()
         return self.get_session().sparkContext
 
     def describe(self) -> dict[str, str]:

@@ -32,7 +32,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -360,25 +360,39 @@ def probe(
     describe: str = "probe",
     item: str = "file",
 ) -> bool:
-    """Whether ``url`` is there, without downloading it: one HTTP HEAD, or, when the host refuses HEAD (403/405/501),
-    one GET whose body is never read; redirects followed under the same policy as ``download``. ``file://`` URLs are
-    a path check. No retries: a caller that polls (the newest-month sensor) simply asks again later. The whole probe
-    has a deadline (default ``2 * timeout_seconds``).
-
-    True for 2xx; False for 404/410, and for 403 (S3 and CloudFront answer 403 for a file that does not exist: not
-    published yet), or no file. Raises ``TransientSourceError`` for a connection error, a timeout, the deadline, 408,
-    429 or 5xx; ``RedirectRefusedError`` for a redirect off the allowed hosts; ``SourceError`` for any other answer
-    or an unsupported scheme.
-    """
-    safe = redact_url(url)
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "file":
+    """Whether ``url`` is there, without downloading it (``probe_headers`` is not None); ``file://`` URLs are a path
+    check. No retries: a caller that polls (the observation sensor) simply asks again later."""
+    if urlsplit(url).scheme.lower() == "file":
         try:
             return local_path_of_file_url(url).is_file()
         except ValueError as e:
             raise SourceError(f"{describe}: {e}") from None
+    return probe_headers(url, timeout_seconds=timeout_seconds, deadline_seconds=deadline_seconds,
+                         redirect_hosts=redirect_hosts, describe=describe, item=item) is not None
+
+
+def probe_headers(
+    url: str,
+    *,
+    timeout_seconds: float = 60.0,
+    deadline_seconds: float | None = None,
+    redirect_hosts: Sequence[str] = (),
+    describe: str = "probe",
+    item: str = "file",
+) -> Mapping[str, str] | None:
+    """The response headers of ``url`` (http/https), without downloading it: one HTTP HEAD, or, when the host refuses
+    HEAD (403/405/501), one GET whose body is never read; redirects followed under the same policy as ``download``.
+    The whole probe has a deadline (default ``2 * timeout_seconds``).
+
+    The headers for 2xx; None for 404/410, and for 403 (S3 and CloudFront answer 403 for a file that does not exist:
+    not published yet). Raises ``TransientSourceError`` for a connection error, a timeout, the deadline, 408, 429 or
+    5xx; ``RedirectRefusedError`` for a redirect off the allowed hosts; ``SourceError`` for any other answer or an
+    unsupported scheme.
+    """
+    safe = redact_url(url)
+    scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
-        raise SourceError(f"{describe}: unsupported URL scheme {scheme or '(none)'!r} in {safe} (expected http, https or file)")
+        raise SourceError(f"{describe}: unsupported URL scheme {scheme or '(none)'!r} in {safe} (expected http or https)")
     deadline = Deadline(deadline_seconds if deadline_seconds is not None else 2 * timeout_seconds)
     policy = RedirectPolicy.for_source(url, redirect_hosts)
     try:
@@ -387,7 +401,7 @@ def probe(
                 try:
                     with open_following_redirects(session, method, url, policy=policy, deadline=deadline,
                                                   timeout_seconds=timeout_seconds, describe=describe) as response:
-                        status, reason = response.status_code, response.reason or ""
+                        status, reason, headers = response.status_code, response.reason or "", response.headers
                 except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
                     why = f"no answer within the probe's deadline of {deadline.seconds:g} s" if deadline.expired \
                         else f"{type(e).__name__}: {e}"
@@ -403,9 +417,9 @@ def probe(
         deadline.cancel()
     logger.info("%s: %s %s answered HTTP %d", describe, method, safe, status)
     if 200 <= status <= 299:
-        return True
+        return headers
     if status in NOT_FOUND_STATUSES:
-        return False
+        return None
     if status in (408, 429) or 500 <= status <= 599:
         raise TransientSourceError(
             f"{describe}: cannot tell whether the source has the {item} at {safe}: HTTP {status} {reason}".rstrip()

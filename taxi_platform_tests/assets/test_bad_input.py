@@ -38,14 +38,17 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import materialize
 
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.local_swap import STAGING_DIR, TRASH_DIR
 from taxi_platform.sample.generator import generate_month, write_month
 from taxi_platform.schemas import COURSE_SCHEMAS, PICKUP_DROPOFF, arrow_schema
 from taxi_platform_tests.conftest import TLC_CSV_HEADS, require_shared
 from taxi_platform_tests.http_server import ScriptedServer, scripted_http_server
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = pytest.mark.spark
 

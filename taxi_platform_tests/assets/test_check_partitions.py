@@ -14,17 +14,20 @@ from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, AssetSelection,
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionResolvedStatus as Status
 
-from taxi_platform.assets.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
-from taxi_platform.assets.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY, prediction_assets
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
-from taxi_platform.checks.predictions import prediction_checks
-from taxi_platform.checks.rdd import hourly_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.analytics.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
+from taxi_platform.defs.analytics.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY, prediction_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.analytics.prediction_checks import prediction_checks
+from taxi_platform.defs.analytics.hourly_checks import hourly_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform_tests.conftest import lake_io_managers
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = pytest.mark.spark
 
@@ -44,7 +47,7 @@ def backfill(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=5),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=5),
     }
     with instance_for_test() as instance:
         result = materialize(MONTHLY + asset_checks, resources=resources, instance=instance, tags=RANGE_TAGS)

@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import materialize
 
-from taxi_platform.assets.fhv import FHVHV_BASE_IDS_SCHEMA, fhv_assets, fhv_checks
+from taxi_platform.defs.for_hire.assets import FHVHV_BASE_IDS_SCHEMA, fhv_assets, fhv_checks
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.schemas import CLEAN_SCHEMAS, MONTH_COLUMN
@@ -23,7 +23,7 @@ def one_month(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=11),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=11),
     }
     result = materialize(fhv_assets + fhv_checks, resources=resources, partition_key=MONTH)
     return result, lake

@@ -4,11 +4,11 @@ import duckdb
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.clean import clean_assets, clean_key, quarantine_key
-from taxi_platform.assets.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
-from taxi_platform.assets.raw import raw_assets, raw_key
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks.rdd import hourly_checks
+from taxi_platform.defs.revenue.clean import clean_assets, clean_key, quarantine_key
+from taxi_platform.defs.analytics.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
+from taxi_platform.defs.revenue.raw import raw_assets, raw_key
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.analytics.hourly_checks import hourly_checks
 
 pytestmark = pytest.mark.spark
 
@@ -29,7 +29,7 @@ def hourly_run(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=1500, sample_seed=11),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=1500, sample_seed=11),
     }
     zones = materialize([taxi_zones], resources=resources)  # unpartitioned: first, on its own
     assert zones.success

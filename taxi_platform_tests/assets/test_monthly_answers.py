@@ -13,12 +13,13 @@ import pyarrow.dataset as ds
 import pytest
 from dagster import AssetSelection, DagsterEventType, materialize
 
-from taxi_platform.assets.answers import MONTHLY_ANSWERS_KEY, answers_assets, answers_checks
-from taxi_platform.assets.clean import clean_assets, clean_key, quarantine_key
-from taxi_platform.assets.core import trips
-from taxi_platform.assets.raw import raw_assets, raw_key
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY, revenue_monthly_zone
-from taxi_platform.assets.zones import taxi_zones
+from taxi_platform.defs.analytics.answers import MONTHLY_ANSWERS_KEY, answers_assets, answers_checks
+from taxi_platform.defs.for_hire.assets import fhv_clean_assets, fhv_raw_assets
+from taxi_platform.defs.revenue.clean import clean_assets, clean_key, quarantine_key
+from taxi_platform.defs.revenue.core import trips
+from taxi_platform.defs.revenue.raw import raw_assets, raw_key
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY, revenue_monthly_zone
+from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.reference import load_zone_lookup
 
 pytestmark = pytest.mark.spark
@@ -28,7 +29,9 @@ ROWS = 3000
 SEED = 5
 N = 3
 TOP = 5
-ASSETS = [taxi_zones, *raw_assets, *clean_assets, trips, revenue_monthly_zone, *answers_assets]
+# the for-hire datasets too: every type's clean and quarantine months are (optional) inputs of the answers
+ASSETS = [taxi_zones, *raw_assets, *clean_assets, *fhv_raw_assets, *fhv_clean_assets, trips, revenue_monthly_zone,
+          *answers_assets]
 ANSWERS_OP = "reports__monthly_answers"
 
 
@@ -62,7 +65,7 @@ def sample_month(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=SEED),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=SEED),
     }
     assert materialize([taxi_zones], resources=resources).success
     keys = [k for t in ("green", "yellow") for k in (raw_key(t), clean_key(t), quarantine_key(t))]

@@ -7,12 +7,15 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey, materialize
 
-from taxi_platform.checks import asset_checks
-from taxi_platform.definitions import all_assets
-from taxi_platform.assets.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
+from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform_tests.conftest import lake_io_managers
 from taxi_platform.resources.sources import TaxiSourceResource
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = pytest.mark.spark
 
@@ -38,7 +41,7 @@ def one_month(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=7),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=7),
     }
     result = run_months(resources, "2021-01")
     return result, lake, resources

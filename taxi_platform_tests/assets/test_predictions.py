@@ -12,15 +12,15 @@ import pyarrow.dataset as ds
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.clean import clean_assets
-from taxi_platform.assets.core import TRIPS_KEY, trips
-from taxi_platform.assets.predictions import (
+from taxi_platform.defs.revenue.clean import clean_assets
+from taxi_platform.defs.revenue.core import TRIPS_KEY, trips
+from taxi_platform.defs.analytics.predictions import (
     TRIP_DURATION_MODEL_KEY,
     TRIP_DURATION_PREDICTIONS_KEY,
     prediction_assets,
 )
-from taxi_platform.assets.raw import raw_assets
-from taxi_platform.checks.predictions import prediction_checks
+from taxi_platform.defs.revenue.raw import raw_assets
+from taxi_platform.defs.analytics.prediction_checks import prediction_checks
 from taxi_platform.transforms.duration_model import HOUR_BANDS, TRAINED_FEATURES
 
 pytestmark = pytest.mark.spark
@@ -60,7 +60,7 @@ def lake(spark_resource, tmp_path_factory):
     resources = {
         "spark": spark_resource,
         **lake_io_managers(LakeIOManager(lake_root=str(root), spark=spark_resource)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=3000, sample_seed=7),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=3000, sample_seed=7),
     }
     assert run(resources, UPSTREAM).success
     return root, resources

@@ -8,8 +8,8 @@ import tempfile
 import pytest
 from dagster import Backoff, DagsterEventType, Jitter, RetryPolicy, materialize
 
-from taxi_platform.assets.fhv import fhv_raw_assets
-from taxi_platform.assets.raw import RAW_RETRY_POLICY, build_raw_asset, raw_assets
+from taxi_platform.defs.for_hire.assets import fhv_raw_assets
+from taxi_platform.defs.revenue.raw import RAW_RETRY_POLICY, build_raw_asset, raw_assets
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import SparkResource

@@ -65,14 +65,15 @@ def test_dataproc_target_swaps_the_report_compute_at_load_offline():
                         "clean/yellow_trips", "quarantine/green_trips", "quarantine/yellow_trips", "core/trips",
                         "reports/revenue_monthly_zone", "raw/fhv_trips", "raw/fhvhv_trips", "clean/fhv_trips",
                         "clean/fhvhv_trips", "quarantine/fhv_trips", "quarantine/fhvhv_trips",
-                        "analytics/fhvhv_base_ids"}, keys
+                        "analytics/fhvhv_base_ids", "source/green_trips", "source/yellow_trips"}, keys
         report = graph.get(AssetKey(["reports", "revenue_monthly_zone"]))
         assert "dataproc" in report.kinds, report.kinds
         assert {p.to_user_string() for p in report.parent_keys} == {"raw/green_trips", "raw/yellow_trips"}
         assert report.backfill_policy.max_partitions_per_run is None
-        checks = {k.asset_key.to_user_string() for k in graph.asset_check_keys}
+        on_report = {k.name for k in graph.asset_check_keys if k.asset_key == report.key}
         # the green/yellow graph's 9 remaining checks + the for-hire group's 5 (the hourly report is not on Dataproc)
-        assert "reports/revenue_monthly_zone" not in checks and len(list(graph.asset_check_keys)) == 9 + 5
+        # + the report's freshness check (it reads the instance, not the report, so it holds on Dataproc too)
+        assert on_report == {"newest_month_fresh"} and len(list(graph.asset_check_keys)) == 9 + 5 + 1
         assert "dataproc" in d.defs.resources
         job = d.defs.resolve_job_def("monthly_revenue")
         assert SparkContext._active_spark_context is None

@@ -35,7 +35,7 @@ def test_the_zip_puts_the_job_modules_on_the_pythonpath(py_zip, tmp_path):
         import sys
         sys.path.insert(0, {str(py_zip)!r})
         import taxi_platform.transforms.conform, taxi_platform.transforms.quarantine
-        import taxi_platform.transforms.revenue, taxi_platform.transforms.trips, taxi_platform.jobs.revenue_report as r
+        import taxi_platform.transforms.revenue, taxi_platform.transforms.trips, taxi_platform.spark_jobs.revenue_report as r
         assert r.__file__.startswith({str(py_zip)!r}), r.__file__
         from taxi_platform.reference import MAX_ZONE_ID  # the job's only use of the zone lookup: a constant
         assert MAX_ZONE_ID == 265
@@ -48,7 +48,7 @@ def test_the_zip_puts_the_job_modules_on_the_pythonpath(py_zip, tmp_path):
 def test_job_script_imports_nothing_a_stock_dataproc_image_lacks(py_zip, tmp_path):
     code = BLOCK_DAGSTER + textwrap.dedent(f"""
         sys.path.insert(0, {str(py_zip)!r})
-        from taxi_platform.jobs import revenue_report as r
+        from taxi_platform.spark_jobs import revenue_report as r
         r.parse_args(["--input_green=gs://b/g", "--input_yellow=gs://b/y", "--output=gs://b/o", "--months=2021-01"])
         import taxi_platform.transforms.conform, taxi_platform.transforms.quarantine
         import taxi_platform.transforms.revenue, taxi_platform.transforms.trips

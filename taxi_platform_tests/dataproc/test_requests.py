@@ -50,7 +50,7 @@ def test_job_args_are_the_job_scripts_arguments_in_order_with_gs_paths_from_the_
                      "output": "gs://taxi-lake/prod/reports/revenue_monthly_zone"}
     assert job_args(**paths, months=["2021-01", "2021-02", "2021-03"]) == ARGS
     # and the job script itself parses exactly these
-    from taxi_platform.jobs.revenue_report import parse_args
+    from taxi_platform.spark_jobs.revenue_report import parse_args
 
     parsed = parse_args(ARGS)
     assert (parsed.input_green, parsed.input_yellow, parsed.output, parsed.months) == (
@@ -161,7 +161,7 @@ def test_the_wrong_builder_for_the_mode_is_refused():
     ({"lake_root": "/data/lake"}, "lake_root must be a gs:// URI"),
     ({"lake_root": "s3://bucket/lake"}, "lake_root must be a gs:// URI"),
     ({"lake_root": "gs://"}, "lake_root must be a gs:// URI"),
-    ({"job_script_uri": "taxi_platform/jobs/revenue_report.py"}, "job_script_uri must be a gs:// URI"),
+    ({"job_script_uri": "taxi_platform/spark_jobs/revenue_report.py"}, "job_script_uri must be a gs:// URI"),
     ({"job_script_uri": "gs://taxi-code/jobs/"}, "must name the .py job script"),
     ({"py_files": ["dist/taxi_platform.zip"]}, r"py_files\[0\] must be a gs:// URI"),
     ({"py_files": ["gs://taxi-code/dist/taxi_platform-0.1.0-py3-none-any.whl"]}, r"py_files\[0\] must be a .zip, .egg or .py"),

@@ -6,7 +6,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 from google.cloud import dataproc_v1
 
-from taxi_platform.assets.dataproc import revenue_monthly_zone_on_dataproc
+from taxi_platform.defs.revenue.reports_on_dataproc import revenue_monthly_zone_on_dataproc
 from taxi_platform.resources.dataproc import (
     DataprocConfigError,
     DataprocJobError,

@@ -31,14 +31,17 @@ import duckdb
 import pytest
 from dagster import AssetIn, AssetSpec, DagsterEventType, DagsterInstance, InMemoryIOManager, RunsFilter, asset, materialize
 
-from taxi_platform.assets.core import TRIPS_KEY
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.revenue.core import TRIPS_KEY
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.local_swap import STAGING_DIR, TRASH_DIR
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform_tests.conftest import REPO_ROOT
 from taxi_platform_tests.dataproc.fakes import write_service_account_keyfile
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = pytest.mark.spark
 
@@ -190,7 +193,7 @@ def run_env(lake: Path, dagster_home: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "FAULTS_", "SPARK_REMOTE", "PYSPARK_"))}
     env.update({
         "DAGSTER_HOME": str(dagster_home), "TAXI_PLATFORM_DEPLOYMENT": "local", "TAXI_LAKE_ROOT": str(lake),
-        "TAXI_SOURCE": "sample", "TAXI_SAMPLE_ROWS": str(ROWS), "TAXI_SAMPLE_SEED": str(SEED),
+        "TAXI_SOURCE": "sample", "TAXI_SAMPLE_ROWS": str(ROWS), "TAXI_SAMPLE_VOLUMES": "equal", "TAXI_SAMPLE_SEED": str(SEED),
         "TAXI_SPARK_MASTER": "local[2]", "TAXI_SPARK_DRIVER_MEMORY": "1g", "SPARK_LOCAL_IP": "127.0.0.1",
         "NO_GCE_CHECK": "True", **settings,
     })
@@ -235,7 +238,7 @@ def oracle(spark_resource, tmp_path_factory) -> Path:
     lake = tmp_path_factory.mktemp("oracle") / "lake"
     manager = LakeIOManager(lake_root=str(lake), spark=spark_resource)
     resources = {"spark": spark_resource, "lake_io_manager": manager, "report_io_manager": manager,
-                 "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=SEED)}
+                 "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=SEED)}
     result = materialize(MONTHLY + asset_checks, resources=resources, tags={
         "dagster/asset_partition_range_start": STORED, "dagster/asset_partition_range_end": CONCURRENT})
     assert result.success

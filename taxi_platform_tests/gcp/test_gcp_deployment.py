@@ -5,10 +5,13 @@ import uuid
 import pytest
 from dagster import materialize
 
-from taxi_platform.checks import asset_checks
-from taxi_platform.definitions import all_assets
-from taxi_platform.assets.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
+from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.resources.deployments import resources_for
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = [pytest.mark.spark, pytest.mark.gcp]
 
@@ -29,7 +32,7 @@ def gcp_env(fake_gcs, local_bigquery, gcp):
         "TAXI_GCS_ENDPOINT": fake_gcs.endpoint,
         "TAXI_BIGQUERY_ENDPOINT": local_bigquery.endpoint,
         "TAXI_SPARK_MASTER": "local[2]",  # the test session's JVM (it already has the GCS connector)
-        "TAXI_SAMPLE_ROWS": str(ROWS),
+        "TAXI_SAMPLE_ROWS": str(ROWS), "TAXI_SAMPLE_VOLUMES": "equal",
         "TAXI_SAMPLE_SEED": str(SEED),
     }
 
@@ -136,7 +139,7 @@ def test_uploaded_local_lake_is_read_by_the_gcp_deployment(gcp_env, gcp, make_re
                        partition_key="2021-01").success
     from dagster import Definitions
 
-    from taxi_platform.jobs.upload_lake import upload_lake_to_gcs
+    from taxi_platform.defs.gcp.upload_lake import upload_lake_to_gcs
 
     resources = resources_for(env=gcp_env)
     defs = Definitions(jobs=[upload_lake_to_gcs], resources=resources)
@@ -144,8 +147,8 @@ def test_uploaded_local_lake_is_read_by_the_gcp_deployment(gcp_env, gcp, make_re
         run_config={"ops": {"upload_local_lake": {"config": {"local_lake": str(lake_root), "workers": 4}}}})
     assert upload.success
     metadata = upload.get_step_success_events()[0]
-    from taxi_platform.assets.core import trips
-    from taxi_platform.assets.reports import revenue_monthly_zone
+    from taxi_platform.defs.revenue.core import trips
+    from taxi_platform.defs.revenue.reports import revenue_monthly_zone
 
     # core/trips and the report, on GCS/BigQuery, from the uploaded clean datasets
     result = materialize(MONTHLY + asset_checks, resources=resources, partition_key="2021-01",

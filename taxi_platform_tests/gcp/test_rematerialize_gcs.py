@@ -8,10 +8,13 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.gcs_store import MANIFEST, GcsStore
 from taxi_platform.resources.deployments import resources_for
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = [pytest.mark.spark, pytest.mark.gcp]
 
@@ -45,7 +48,7 @@ def test_rematerializing_a_month_on_gcs_leaves_the_same_rows_once(fake_gcs, loca
     env = {
         "TAXI_PLATFORM_DEPLOYMENT": "gcp", "TAXI_GCP_PROJECT": gcp.project, "TAXI_LAKE_ROOT": f"gs://{bucket}/lake",
         "TAXI_GCS_ENDPOINT": fake_gcs.endpoint, "TAXI_BIGQUERY_ENDPOINT": local_bigquery.endpoint,
-        "TAXI_SPARK_MASTER": "local[2]", "TAXI_SAMPLE_ROWS": "1500", "TAXI_SAMPLE_SEED": "11",
+        "TAXI_SPARK_MASTER": "local[2]", "TAXI_SAMPLE_ROWS": "1500", "TAXI_SAMPLE_VOLUMES": "equal", "TAXI_SAMPLE_SEED": "11",
     }
     selection = AssetSelection.groups("raw", "clean", "core")
     client = gcp.storage_client()

@@ -4,7 +4,7 @@ Planted: a service-account keyfile (its path in the env var the deployment is to
 template carrying userinfo and an S3-style presigned query, served by a scripted loopback server. Month 2021-01 is
 served and materializes; for 2021-02 the green file redirects to another host (a refused redirect, its Location
 signed too) and yellow's server answers 503: the run fails in its raw steps with the errors quoting those URLs. The
-newest-month sensor asks the same source. Then everything is grepped: captured stdout/stderr (Spark's and Dagster's
+observation sensor asks the same source for 2021-02 (both unknown for now). Then everything is grepped: captured stdout/stderr (Spark's and Dagster's
 log output included), every file of the run's Dagster instance (event log with every log line, metadata, check
 results, errors; run records), the materialization metadata, the sensor's skip message, and /proc/*/cmdline of every
 process on the machine.
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, build_sensor_context, materialize
 
-from taxi_platform.checks import asset_checks
+from taxi_platform.defs.revenue.automation import build_observation_sensor
+from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.resources.deployments import resources_for
 from taxi_platform.sample.generator import write_month
-from taxi_platform.sensors import build_newest_month_sensor
 from taxi_platform_tests.dataproc.fakes import write_service_account_keyfile
 from taxi_platform_tests.gcp.test_gcp_deployment import MONTHLY, gcp_env  # noqa: F401 (gcp_env is a fixture)
 from taxi_platform_tests.http_server import scripted_http_server
@@ -77,7 +77,7 @@ def test_no_planted_secret_in_any_output_of_a_gcp_run(gcp_env, tmp_path, monkeyp
                               raise_on_error=False)
         finally:
             instance.dispose()
-        sensor = build_newest_month_sensor(lookback_months=1)
+        sensor = build_observation_sensor(months=["2021-02"])  # both types unknown for now: refused redirect, 503
         with DagsterInstance.ephemeral() as sensor_instance:
             tick = sensor(build_sensor_context(instance=sensor_instance, resources={"sources": resources["sources"]}))
         assert other.requests("/elsewhere.parquet") == 0

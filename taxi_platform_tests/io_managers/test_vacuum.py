@@ -11,7 +11,7 @@ from dagster import Definitions
 
 from taxi_platform.io_managers import local_swap
 from taxi_platform.io_managers.lake import LakeIOManager
-from taxi_platform.jobs.vacuum import vacuum_lake
+from taxi_platform.defs.lake.vacuum import vacuum_lake
 from taxi_platform.resources.spark import SparkResource
 from taxi_platform_tests.conftest import REPO_ROOT
 

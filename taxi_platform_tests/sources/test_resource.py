@@ -46,7 +46,7 @@ def test_resource_in_a_materialized_partitioned_asset(http_server, tmp_path, yel
 def test_defaults_and_describe():
     resource = TaxiSourceResource()
     assert resource.kind == "sample" and resource.max_attempts == 4 and resource.sample_rows_per_month == 50_000
-    assert resource.describe() == {"kind": "sample", "rows_per_month": 50_000, "seed": 42}
+    assert resource.describe() == {"kind": "sample", "rows_per_month": 50_000, "volumes": "realistic", "seed": 42}
     tlc = TaxiSourceResource(kind="tlc")
     assert tlc.describe()["template"] == tlc.tlc_url_template
     assert tlc.source_uri("yellow", "2021-03") == "https://d37ci6vzurychx.cloudfront.net/trip-data/yellow_tripdata_2021-03.parquet"
@@ -81,7 +81,9 @@ def test_sample_kind(tmp_path):
     resource = TaxiSourceResource(kind="sample", sample_rows_per_month=500, sample_seed=7)
     fetched = resource.fetch_month("green", "2021-01", tmp_path)
     assert isinstance(fetched, FetchedMonth)
-    assert fetched.source_uri == "sample://green/2021-01?rows=500&seed=7"
+    # 500 yellow rows; green gets its real 2021-01 share of yellow (76K / 1.37M trips): 28 rows
+    assert fetched.source_uri == "sample://green/2021-01?rows=28&seed=7" and fetched.num_rows == 28
+    assert resource.fetch_month("yellow", "2021-01", tmp_path / "yellow").num_rows == 500
     assert fetched.num_rows == pq.ParquetFile(fetched.path).metadata.num_rows > 0
     again = resource.fetch_month("green", "2021-01", tmp_path / "again")
     assert pq.read_table(again.path).equals(pq.read_table(fetched.path))  # same seed, same month

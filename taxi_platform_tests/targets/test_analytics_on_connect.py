@@ -24,14 +24,14 @@ import pyarrow.dataset as ds
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.clean import clean_assets, clean_key
-from taxi_platform.assets.core import TRIPS_KEY, trips
-from taxi_platform.assets.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
-from taxi_platform.assets.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY, prediction_assets
-from taxi_platform.assets.raw import raw_assets
-from taxi_platform.assets.zones import TAXI_ZONES_KEY, taxi_zones
-from taxi_platform.checks.predictions import prediction_checks
-from taxi_platform.checks.rdd import hourly_checks
+from taxi_platform.defs.revenue.clean import clean_assets, clean_key
+from taxi_platform.defs.revenue.core import TRIPS_KEY, trips
+from taxi_platform.defs.analytics.hourly import HOURLY_REVENUE_BY_ZONE_KEY, hourly_assets
+from taxi_platform.defs.analytics.predictions import TRIP_DURATION_MODEL_KEY, TRIP_DURATION_PREDICTIONS_KEY, prediction_assets
+from taxi_platform.defs.revenue.raw import raw_assets
+from taxi_platform.defs.reference.zones import TAXI_ZONES_KEY, taxi_zones
+from taxi_platform.defs.analytics.prediction_checks import prediction_checks
+from taxi_platform.defs.analytics.hourly_checks import hourly_checks
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import SparkResource
@@ -52,7 +52,7 @@ def resources_on(spark: SparkResource, lake: Path) -> dict:
     return {
         "spark": spark,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=23),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=23),
     }
 
 

@@ -11,11 +11,11 @@ import duckdb
 import pytest
 from dagster import AssetSelection, materialize
 
-from taxi_platform.assets.answers import MONTHLY_ANSWERS_KEY
-from taxi_platform.assets.clean import clean_key, quarantine_key
-from taxi_platform.assets.raw import raw_key
-from taxi_platform.assets.reports import REVENUE_MONTHLY_ZONE_KEY
-from taxi_platform.assets.zones import taxi_zones
+from taxi_platform.defs.analytics.answers import MONTHLY_ANSWERS_KEY
+from taxi_platform.defs.revenue.clean import clean_key, quarantine_key
+from taxi_platform.defs.revenue.raw import raw_key
+from taxi_platform.defs.revenue.reports import REVENUE_MONTHLY_ZONE_KEY
+from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import SparkResource
@@ -43,7 +43,7 @@ def connect_answers(connect_server, tmp_path_factory):
     resources = {
         "spark": spark,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=3),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=3),
     }
     assert materialize([taxi_zones], resources=resources).success
     keys = [k for t in ("green", "yellow") for k in (raw_key(t), clean_key(t), quarantine_key(t))]

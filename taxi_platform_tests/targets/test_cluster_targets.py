@@ -22,15 +22,18 @@ import pyarrow.dataset as ds
 import pytest
 from dagster import AssetKey, materialize
 
-from taxi_platform.assets.zones import taxi_zones
-from taxi_platform.checks import asset_checks
-from taxi_platform.definitions import all_assets
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.reference.zones import taxi_zones
+from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.lake import LakeIOManager
 from taxi_platform_tests.conftest import lake_io_managers
 from taxi_platform.resources.sources import TaxiSourceResource
 from taxi_platform.resources.spark import SparkResource, SparkTargetError
 from taxi_platform_tests.clusters import free_port, spark_submit_env, spark_submit_path
 from taxi_platform_tests.conftest import REPO_ROOT
+
+all_assets = [taxi_zones, *revenue_assets]  # the local green/yellow graph + the zone lookup
 
 pytestmark = [pytest.mark.cluster, pytest.mark.spark]
 
@@ -58,7 +61,7 @@ def materialize_graph(spark: SparkResource, lake: Path) -> GraphRun:
     resources = {
         "spark": spark,
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark)),
-        "sources": TaxiSourceResource(kind="sample", sample_rows_per_month=ROWS, sample_seed=SEED),
+        "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=SEED),
     }
     started = time.monotonic()
     results = [materialize([taxi_zones], resources=resources),

@@ -80,10 +80,15 @@ def test_code_that_needs_rdds_says_connect_has_none():
         resource.require_spark_context("the hourly RDD report")
 
 
-def test_dataproc_target_has_no_session_in_this_process():
-    resource = SparkResource(target="dataproc")
-    with pytest.raises(SparkTargetError, match="Dataproc runs the job script .* remotely"):
-        resource.get_session()
+def test_dataproc_is_not_a_spark_target_of_the_resource():
+    """Dataproc runs the job script (resources/dataproc.py submits it): the in-process Spark resource has no such
+    target, and TAXI_SPARK_TARGET=dataproc keeps a local Spark resource for the steps that still run here."""
+    with pytest.raises(ValueError, match="target"):
+        SparkResource(target="dataproc")
+    env = {"TAXI_SPARK_TARGET": "dataproc", "TAXI_DATAPROC_PROJECT": "p", "TAXI_DATAPROC_REGION": "europe-west4",
+           "TAXI_DATAPROC_CLUSTER": "c", "TAXI_DATAPROC_JOB_SCRIPT": "gs://b/code/revenue_report.py",
+           "TAXI_DATAPROC_LAKE_ROOT": "gs://b/lake"}
+    assert resources_for(env=env)["spark"].target == "local"
 
 
 def test_target_is_chosen_by_env_in_the_local_deployment():

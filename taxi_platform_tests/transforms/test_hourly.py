@@ -192,7 +192,7 @@ def test_rdd_version_equals_the_dataframe_version(spark, session_zone):
 def test_rdd_check_under_spark_connect_warns_with_the_reason_instead_of_a_stack_trace():
     from dagster import AssetCheckSeverity
 
-    from taxi_platform.checks.rdd import rdd_check_result
+    from taxi_platform.defs.analytics.hourly_checks import rdd_check_result
     from taxi_platform.resources.spark import SparkResource
 
     connect = SparkResource(target="connect", remote="sc://127.0.0.1:15002")

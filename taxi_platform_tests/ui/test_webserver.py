@@ -16,9 +16,11 @@ from datetime import datetime, timezone
 import pyarrow.dataset as ds
 import pytest
 
+from taxi_platform.defs.revenue.jobs import FRESHNESS_CHECK
 from taxi_platform.partitions import monthly_partitions
+from taxi_platform.sample.volumes import sample_rows
 from taxi_platform_tests.conftest import REPO_ROOT
-from taxi_platform_tests.ui.browser import chromium_or_skip, render
+from taxi_platform_tests.ui.browser import chromium_or_skip, open_markdown_image, render
 from taxi_platform_tests.ui.dagster_dev import LOCATION, REPOSITORY, DagsterDev, processes_with_marker
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
@@ -173,8 +175,9 @@ def check_names(server: DagsterDev) -> dict[str, list[str]]:
     out = {}
     for node in nodes:
         key = "/".join(node["assetKey"]["path"])
-        if key in MONTHLY_ASSETS:
-            out[key] = sorted(c["name"] for c in node["assetChecksOrError"].get("checks", []))
+        if key in MONTHLY_ASSETS:  # the report's freshness check is not run by the monthly job (test_freshness.py)
+            out[key] = sorted(c["name"] for c in node["assetChecksOrError"].get("checks", [])
+                              if c["name"] != FRESHNESS_CHECK)
     return out
 
 
@@ -189,6 +192,7 @@ def check_partition_statuses(server: DagsterDev) -> dict[str, dict[str, list[tup
         "/".join(node["assetKey"]["path"]): {
             c["name"]: [(r["status"], r["startKey"], r["endKey"]) for r in c["partitionStatuses"]["ranges"]]
             for c in node["assetChecksOrError"].get("checks", [])
+            if c["name"] != FRESHNESS_CHECK
         }
         for node in nodes
         if "/".join(node["assetKey"]["path"]) in MONTHLY_ASSETS
@@ -232,29 +236,29 @@ def test_graphql_lists_the_assets_their_partitions_jobs_and_the_sensor(dagster_u
              ... on Sensors { results { name minIntervalSeconds sensorState { status } targets { pipelineName } } } } }""",
         repo=REPO_SELECTOR,
     )["sensorsOrError"]["results"]
-    sensor = next(s for s in sensors if s["name"] == "newest_month_sensor")
-    assert sensor["sensorState"]["status"] == "STOPPED" and sensor["minIntervalSeconds"] == 3600
-    assert [t["pipelineName"] for t in sensor["targets"]] == ["monthly_revenue"]
+    by_name = {s["name"]: s for s in sensors}
+    observation = by_name["source_months_observation"]
+    assert observation["sensorState"]["status"] == "STOPPED" and observation["minIntervalSeconds"] == 3600
+    assert by_name["revenue_automation"]["sensorState"]["status"] == "STOPPED"
 
 
-def test_sensor_dry_run_in_the_code_server_requests_the_newest_months(dagster_ui):
-    """The sensor evaluated by the real code location (the UI's "Test sensor"): the sample source has every month,
-    none of the newest three is materialized, so it requests those three, each with its run key and partition."""
+def test_observation_sensor_dry_run_in_the_code_server_sees_every_published_month(dagster_ui):
+    """The observation sensor evaluated by the real code location (the UI's "Test sensor"): the sample source has
+    every month, so its first tick records a version for each month of green and yellow (kept in its cursor), and
+    launches no run itself (Declarative Automation does)."""
     tick = dagster_ui.gql(
         """mutation($selector: SensorSelector!) { sensorDryRun(selectorData: $selector, cursor: null) { __typename
              ... on DryRunInstigationTick { evaluationResult { runRequests { runKey tags { key value } }
                                                                skipReason cursor error { message } } }
              ... on PythonError { message } } }""",
-        selector={**REPO_SELECTOR, "sensorName": "newest_month_sensor"},
+        selector={**REPO_SELECTOR, "sensorName": "source_months_observation"},
     )["sensorDryRun"]
     assert tick["__typename"] == "DryRunInstigationTick", tick
     result = tick["evaluationResult"]
     assert result["error"] is None, result["error"]
-    newest = monthly_partitions.get_partition_keys()[-3:]
-    assert [r["runKey"] for r in result["runRequests"]] == [f"monthly_revenue:{m}" for m in newest]
-    partitions = [{t["key"]: t["value"] for t in r["tags"]}["dagster/partition"] for r in result["runRequests"]]
-    assert partitions == newest
-    assert json.loads(result["cursor"]) == newest
+    assert result["runRequests"] == []
+    months = monthly_partitions.get_partition_keys()
+    assert set(json.loads(result["cursor"])) == {f"{t}/{m}" for t in ("green", "yellow") for m in months}
 
 
 def test_single_partition_run_materializes_the_month_and_passes_every_check(dagster_ui, single_run):
@@ -268,7 +272,10 @@ def test_single_partition_run_materializes_the_month_and_passes_every_check(dags
     rows = lake_rows(dagster_ui, SINGLE_MONTH)
     assert rows > 0 and report["dagster/row_count"] == rows
     raw = metadata(next(e for e in events if e["assetKey"]["path"] == ["raw", "green_trips"]))
-    assert raw["months"][SINGLE_MONTH]["rows"] == dagster_ui.sample_rows
+    # the sample's knob is yellow's rows; green gets its real share of them (realistic volumes)
+    assert raw["months"][SINGLE_MONTH]["rows"] == sample_rows("green", SINGLE_MONTH, dagster_ui.sample_rows)
+    yellow = metadata(next(e for e in events if e["assetKey"]["path"] == ["raw", "yellow_trips"]))
+    assert yellow["months"][SINGLE_MONTH]["rows"] == dagster_ui.sample_rows
 
     checks = check_names(dagster_ui)
     assert sum(len(names) for names in checks.values()) == 12
@@ -348,7 +355,7 @@ def test_the_browser_shows_the_graph_and_the_report_with_its_latest_materializat
 
     graph = render(
         chromium,
-        f"{dagster_ui.url}/assets/reports/revenue_monthly_zone?view=lineage&lineageScope=upstream&lineageDepth=4",
+        f"{dagster_ui.url}/assets/reports/revenue_monthly_zone?view=lineage&lineageScope=upstream&lineageDepth=3",
         shots / "asset-graph.png",
     )
     report = render(chromium, f"{dagster_ui.url}/assets/reports/revenue_monthly_zone", shots / "report-asset.png")
@@ -373,6 +380,16 @@ def test_the_browser_shows_the_graph_and_the_report_with_its_latest_materializat
     assert f"/runs/{run['runId']}" in report.html  # links to the run that made it
     rows = metadata(next(e for e in materializations(dagster_ui, run["runId"]) if e["assetKey"]["path"] == REPORT))
     assert f"{rows['dagster/row_count']:,}" in report.text  # the "Row count" it shows
+
+    # owners and the column table with each contract column's description
+    assert "team:taxi-revenue" in report.html or "taxi-revenue" in report.text
+    assert "Sum of total_amount: the zone's revenue of the month, USD." in report.text
+
+    # the revenue chart: a real PNG the browser decodes and displays, from the report's markdown metadata
+    shown = open_markdown_image(chromium, f"{dagster_ui.url}/assets/reports/revenue_monthly_zone",
+                                "revenue_chart_image", shots / "revenue-chart.png")
+    shutil.copy2(shots / "revenue-chart.png", ARTIFACTS / "revenue-chart.png")
+    assert (shown["width"], shown["height"], shown["visible"]) == (1100, 420, True), shown
 
 
 def test_a_missing_chromium_skips_the_browser_test_but_fails_it_in_ci(monkeypatch):

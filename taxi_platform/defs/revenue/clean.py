@@ -1,0 +1,105 @@
+"""clean/{type}_trips and quarantine/{type}_trips: the course's explicit schema, drift fixed, bad rows set aside.
+
+Each month of raw is conformed on its own (its published types may differ from other months), then every row is
+either clean or quarantined with the first rule it breaks (the rules: ``transforms/quarantine.py``).
+"""
+
+
+import uuid
+
+from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, BackfillPolicy, MetadataValue, Output, multi_asset
+
+from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_key
+from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, PUBLISH_TOGETHER_KEY, ObservedWrite
+from taxi_platform.partitions import monthly_partitions
+from taxi_platform.defs.metadata import column_schema
+from taxi_platform.schemas import CLEAN_SCHEMAS, QUARANTINE_REASON_COLUMN, quarantine_schema
+from taxi_platform.transforms.conform import conform_months
+from taxi_platform.transforms.quarantine import (
+    classify,
+    clean_rows,
+    quarantined_rows,
+    reason_count_columns,
+    reason_counts,
+)
+
+
+def clean_key(taxi_type: str) -> AssetKey:
+    return AssetKey(["clean", f"{taxi_type}_trips"])
+
+
+def quarantine_key(taxi_type: str) -> AssetKey:
+    return AssetKey(["quarantine", f"{taxi_type}_trips"])
+
+
+def count_by_reason(quarantined) -> dict[str, int]:
+    """{reason: rows} in one aggregation (used when the target returned no observed counts)."""
+    rows = quarantined.groupBy(QUARANTINE_REASON_COLUMN).count().collect()
+    return {row[QUARANTINE_REASON_COLUMN]: int(row["count"]) for row in rows}
+
+
+def build_clean_assets(taxi_type: str, group_name: str = "clean"):
+    """clean/ and quarantine/{taxi_type}_trips; ``group_name`` as in ``build_raw_asset``."""
+
+    @multi_asset(
+        outs={
+            "clean": AssetOut(
+                key=clean_key(taxi_type),
+                io_manager_key="lake_io_manager",
+                metadata={FILES_PER_PARTITION_KEY: 4, PUBLISH_TOGETHER_KEY: True,
+                          "dagster/column_schema": column_schema(CLEAN_SCHEMAS[taxi_type])},
+                group_name=group_name,
+                kinds={"spark", "parquet"},
+                description=f"{taxi_type} trips in the course's explicit schema, pickup/dropoff renamed, "
+                "types fixed whatever the month published; only rows that pass every quarantine rule.",
+            ),
+            "quarantine": AssetOut(
+                key=quarantine_key(taxi_type),
+                io_manager_key="lake_io_manager",
+                metadata={FILES_PER_PARTITION_KEY: 1, PUBLISH_TOGETHER_KEY: True,
+                          "dagster/column_schema": column_schema(quarantine_schema(taxi_type))},
+                group_name=group_name,
+                kinds={"spark", "parquet"},
+                description=f"{taxi_type} rows that cannot be right, with the rule they break "
+                f"in '{QUARANTINE_REASON_COLUMN}'.",
+            ),
+        },
+        ins={"raw": AssetIn(key=raw_key(taxi_type))},
+        partitions_def=monthly_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        name=f"clean_{taxi_type}_trips",
+    )
+    def _clean(context: AssetExecutionContext, raw: dict):
+        from pyspark.sql import Observation
+
+        classified = classify(conform_months(raw, taxi_type, dataset=f"raw/{taxi_type}_trips"))
+        # One pass per output and nothing cached: the reasons are counted while the quarantined rows are written
+        # (only they reach the counts), the clean rows by month come from the written files' footers. (Persisting
+        # the classified rows and counting them first cost more than reading each raw month twice.)
+        observation = Observation(f"quarantine_{taxi_type}_trips_{uuid.uuid4().hex[:8]}")
+        quarantined = quarantined_rows(classified)
+        reasons: dict[str, int] = {}
+
+        def quarantine_metadata(metrics, written) -> dict:
+            reasons.update(reason_counts(metrics) if metrics is not None else count_by_reason(quarantined))
+            return {"quarantined_rows": sum(reasons.values()), "quarantine_reasons": MetadataValue.json(reasons)}
+
+        def log_counts(_, written) -> dict:  # the clean rows by month are the lake's own rows_by_month
+            context.log.info(f"{taxi_type}: {written['dagster/row_count']} clean rows, "
+                             f"{sum(reasons.values())} quarantined {reasons}")
+            return {}
+
+        # The lake writes each output, then calls its function with (observed counts, what it wrote); the
+        # quarantine goes first, so the clean output's quarantined_rows is known when it is yielded.
+        yield Output(ObservedWrite(quarantined.observe(observation, *reason_count_columns()), quarantine_metadata,
+                                   observation), output_name="quarantine")
+        yield Output(
+            ObservedWrite(clean_rows(classified), log_counts),
+            output_name="clean",
+            metadata={"quarantined_rows": sum(reasons.values())},
+        )
+
+    return _clean
+
+
+clean_assets = [build_clean_assets(t) for t in RAW_TAXI_TYPES]

@@ -1,0 +1,217 @@
+"""Observed source months + Declarative Automation: a new month -> one run of it; a re-published month (changed ETag)
+-> one re-run of that month and nothing else; nothing changed -> no run.
+
+Real components: a real HTTP server on 127.0.0.1 serving the TLC URLs with ETags (HEAD answers), the real observation
+sensor of the code location, a real (temporary, persistent) Dagster instance, and Dagster's own automation evaluator
+(``evaluate_automation_conditions``) with the daemon's own grouping of requests into runs (``build_run_requests``).
+A requested run's materializations are recorded in the instance as the run would record them. No Spark.
+"""
+
+from datetime import datetime, timezone
+
+import pytest
+from dagster import (
+    Definitions,
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    SensorResult,
+    build_sensor_context,
+    evaluate_automation_conditions,
+    instance_for_test,
+)
+from dagster._core.definitions.automation_tick_evaluation_context import build_run_requests
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from dagster._core.definitions.observe import observe  # what the UI's "Observe sources" runs
+
+from taxi_platform.defs.revenue.automation import OBSERVATION_SENSOR, SOURCE_MONTH_CHANGED, source_months_observation
+from taxi_platform.defs.revenue.definitions import revenue_defs
+from taxi_platform.defs.revenue.sources import build_source_asset, source_key
+from taxi_platform.partitions import monthly_partitions
+from taxi_platform.resources.deployments import resources_for
+from taxi_platform.resources.sources import TaxiSourceResource
+from taxi_platform_tests.http_server import scripted_http_server
+
+URL_PATH = "/trip-data/{taxi_type}_tripdata_{year}-{month:02d}.parquet"
+ALL = {"raw/green_trips", "raw/yellow_trips", "clean/green_trips", "clean/yellow_trips", "quarantine/green_trips",
+       "quarantine/yellow_trips", "core/trips", "reports/revenue_monthly_zone"}
+GREEN_SIDE = {"raw/green_trips", "clean/green_trips", "quarantine/green_trips", "core/trips",
+              "reports/revenue_monthly_zone"}
+
+
+def path_of(taxi_type: str, month: str) -> str:
+    year, number = month.split("-")
+    return URL_PATH.format(taxi_type=taxi_type, year=year, month=int(number))
+
+
+class Platform:
+    """The revenue pipeline's definitions, a Dagster instance, and the automation's cursor between ticks."""
+
+    def __init__(self, instance: DagsterInstance, sources: TaxiSourceResource, lake_root: str = "unused-lake"):
+        resources = {**resources_for(env={"TAXI_LAKE_ROOT": lake_root}), "sources": sources}
+        self.defs = Definitions.merge(revenue_defs(), Definitions(resources=resources))
+        self.graph = self.defs.resolve_asset_graph()
+        self.instance = instance
+        self.sources = sources
+        self.cursor = None
+        self.sensor_cursor = None
+
+    def observe_tick(self) -> list:
+        """One tick of the observation sensor; its observations are recorded as the sensor daemon records them."""
+        context = build_sensor_context(instance=self.instance, cursor=self.sensor_cursor,
+                                       resources={"sources": self.sources})
+        result = source_months_observation(context)
+        assert isinstance(result, SensorResult)
+        self.sensor_cursor = result.cursor
+        for event in result.asset_events or []:
+            self.instance.report_runless_asset_event(event)
+        return result.asset_events or []
+
+    def automation_tick(self) -> dict[str, set[str]]:
+        """One evaluation of the automation: {partition: asset keys} of each run it would launch (one per month)."""
+        result = evaluate_automation_conditions(defs=self.defs, instance=self.instance, cursor=self.cursor)
+        self.cursor = result.cursor
+        runs = build_run_requests(entity_subsets=result._requested_subsets, asset_graph=self.graph, run_tags=None,
+                                  emit_backfills=True)
+        by_month: dict[str, set[str]] = {}
+        for run in runs:
+            if not run.asset_selection:  # the report's hourly freshness check (test_freshness.py), if an hour passed
+                continue
+            assert run.partition_key is not None, f"expected one run per month, got {run}"
+            assert run.partition_key not in by_month, f"two runs for {run.partition_key}"
+            by_month[run.partition_key] = {k.to_user_string() for k in run.asset_selection}
+        return by_month
+
+    def run(self, month: str, keys: set[str]) -> None:
+        """What the run records: a materialization of each asset of the month, upstream first."""
+        for key in self.graph.toposorted_asset_keys:
+            if key.to_user_string() in keys:
+                self.instance.report_runless_asset_event(AssetMaterialization(asset_key=key, partition=month))
+
+
+@pytest.fixture
+def instance():
+    with instance_for_test() as instance:
+        yield instance
+
+
+def test_new_and_republished_months_run_once_and_nothing_else(instance):
+    keys = monthly_partitions.get_partition_keys()
+    previous, current = keys[-2], keys[-1]  # recent months: new ones are run automatically
+    old_made, old_never = "2021-01", "2020-05"  # older than the look-back
+    with scripted_http_server("automation-http") as server:
+        def publish(taxi_type: str, month: str, etag: str):
+            server.add(path_of(taxi_type, month), b"x" * 64, headers={"ETag": etag})
+
+        for month in (previous, old_made, old_never):
+            publish("green", month, f'"g-{month}-1"')
+            publish("yellow", month, f'"y-{month}-1"')
+        sources = TaxiSourceResource(kind="tlc", tlc_url_template=server.base_url + URL_PATH)
+        platform = Platform(instance, sources)
+
+        assert platform.automation_tick() == {}  # the automation's first tick: its baseline
+
+        # The first observation: three published months. Only the recent one is new work; the old ones that were
+        # never made are not backfilled behind the user's back.
+        observed = platform.observe_tick()
+        assert {(e.asset_key.to_user_string(), e.partition) for e in observed} == {
+            (f"source/{t}_trips", m) for t in ("green", "yellow") for m in (previous, old_made, old_never)
+        }
+        assert platform.automation_tick() == {previous: ALL}
+        platform.run(previous, ALL)
+        assert platform.automation_tick() == {}  # the run's own materializations trigger nothing more
+
+        # Nothing changed: the sensor records nothing, and the same versions observed again change nothing either.
+        assert platform.observe_tick() == []
+        assert platform.automation_tick() == {}
+        for event in observed:
+            instance.report_runless_asset_event(event)
+        assert platform.automation_tick() == {}
+
+        # The TLC re-publishes the green month (a new ETag): only that month's green side and what uses it re-run.
+        publish("green", previous, f'"g-{previous}-2"')
+        changed = platform.observe_tick()
+        assert [(e.asset_key, e.partition, e.tags[DATA_VERSION_TAG]) for e in changed] == [
+            (source_key("green"), previous, f'etag="g-{previous}-2"')
+        ]
+        assert platform.automation_tick() == {previous: GREEN_SIDE}
+        platform.run(previous, GREEN_SIDE)
+        assert platform.automation_tick() == {}
+
+        # A new month appears: exactly one run of it.
+        publish("green", current, f'"g-{current}-1"')
+        publish("yellow", current, f'"y-{current}-1"')
+        assert len(platform.observe_tick()) == 2
+        assert platform.automation_tick() == {current: ALL}
+        platform.run(current, ALL)
+
+        # An old month made by hand (a backfill), then re-published years later: one re-run of it, whatever its age.
+        platform.run(old_made, ALL)
+        assert platform.automation_tick() == {}
+        publish("yellow", old_made, f'"y-{old_made}-2"')
+        assert len(platform.observe_tick()) == 1
+        assert platform.automation_tick() == {old_made: ALL - GREEN_SIDE | {"core/trips", "reports/revenue_monthly_zone"}}
+        assert platform.observe_tick() == [] and platform.automation_tick() == {}
+
+
+def test_a_source_that_cannot_answer_now_changes_nothing(instance):
+    month = monthly_partitions.get_partition_keys()[-2]
+    with scripted_http_server("automation-503") as server:
+        server.add(path_of("green", month), b"x", headers={"ETag": '"g1"'})
+        server.add(path_of("yellow", month), b"y", headers={"ETag": '"y1"'})
+        platform = Platform(instance, TaxiSourceResource(kind="tlc", tlc_url_template=server.base_url + URL_PATH,
+                                                         timeout_seconds=5))
+        platform.automation_tick()
+        assert len(platform.observe_tick()) == 2
+        assert platform.automation_tick() == {month: ALL}
+        platform.run(month, ALL)
+        server.add(path_of("green", month), status=503)  # the CDN has a bad hour
+        assert platform.observe_tick() == []
+        assert platform.automation_tick() == {}
+
+
+def test_every_source_kind_gives_a_version_that_moves_with_the_month(tmp_path):
+    folder = tmp_path / "green" / "2021" / "01"
+    folder.mkdir(parents=True)
+    local = TaxiSourceResource(kind="local", local_path_template=str(tmp_path / "{taxi_type}/{year}/{month:02d}"))
+    assert local.version("green", "2021-01") is None
+    (folder / "part-0.parquet").write_bytes(b"PAR1" + b"a" * 100 + b"PAR1")
+    first = local.version("green", "2021-01")
+    assert first.startswith("files=")
+    (folder / "part-0.parquet").write_bytes(b"PAR1" + b"b" * 100 + b"PAR1")  # same size, new content
+    assert local.version("green", "2021-01") != first
+    sample = TaxiSourceResource(kind="sample", sample_seed=7)
+    assert sample.version("green", "2021-01") == sample.version("green", "2021-01") != TaxiSourceResource(
+        kind="sample", sample_seed=8).version("green", "2021-01")
+    with scripted_http_server("version-http") as server:
+        server.add("/green.parquet", b"abc", headers={"Last-Modified": "Tue, 01 Mar 2022 10:00:00 GMT"})
+        server.add("/yellow.parquet", b"abc", headers={"ETag": '"e1"'}, head_status=405)  # HEAD refused: GET, unread
+        tlc = TaxiSourceResource(kind="tlc", tlc_url_template=server.base_url + "/{taxi_type}.parquet")
+        backup = TaxiSourceResource(kind="backup", backup_url_template=server.base_url + "/{taxi_type}.parquet")
+        assert tlc.version("green", "2021-01") == "last-modified=Tue, 01 Mar 2022 10:00:00 GMT;length=3"
+        assert backup.version("yellow", "2021-01") == 'etag="e1"'
+        assert tlc.version("fhv", "2021-01") is None  # 404: not published
+        assert server.requests("/green.parquet") == 0 and server.requests("/yellow.parquet") == 1  # body unread
+
+
+def test_the_source_assets_observe_function_records_each_published_month(instance):
+    month = "2021-03"
+    with scripted_http_server("observe-http") as server:
+        server.add(path_of("green", month), b"x", headers={"ETag": '"g1"'})
+        sources = TaxiSourceResource(kind="tlc", tlc_url_template=server.base_url + URL_PATH)
+        result = observe([build_source_asset("green")], instance=instance, resources={"sources": sources})
+    assert result.success
+    record = instance.get_latest_data_version_record(source_key("green"), is_source=True, partition_key=month)
+    assert record is not None and record.asset_observation.tags[DATA_VERSION_TAG] == 'etag="g1"'
+
+
+def test_automation_is_declared_on_the_pipeline_and_starts_stopped():
+    from taxi_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert graph.get(source_key("green")).is_observable
+    for name in (OBSERVATION_SENSOR, "revenue_automation"):
+        assert defs.resolve_sensor_def(name).default_status.value == "STOPPED"
+    assert source_months_observation.minimum_interval_seconds == 3600
+    raw = graph.get(AssetKey(["raw", "green_trips"]))
+    assert raw.automation_condition == SOURCE_MONTH_CHANGED and source_key("green") in raw.parent_keys
