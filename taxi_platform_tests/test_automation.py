@@ -24,7 +24,12 @@ from dagster._core.definitions.automation_tick_evaluation_context import build_r
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.definitions.observe import observe  # what the UI's "Observe sources" runs
 
-from taxi_platform.defs.revenue.automation import OBSERVATION_SENSOR, SOURCE_MONTH_CHANGED, source_months_observation
+from taxi_platform.defs.revenue.automation import (
+    OBSERVATION_SENSOR,
+    SOURCE_MONTH_CHANGED,
+    build_observation_sensor,
+    source_months_observation,
+)
 from taxi_platform.defs.revenue.definitions import revenue_defs
 from taxi_platform.defs.revenue.sources import build_source_asset, source_key
 from taxi_platform.partitions import monthly_partitions
@@ -215,3 +220,42 @@ def test_automation_is_declared_on_the_pipeline_and_starts_stopped():
     assert source_months_observation.minimum_interval_seconds == 3600
     raw = graph.get(AssetKey(["raw", "green_trips"]))
     assert raw.automation_condition == SOURCE_MONTH_CHANGED and source_key("green") in raw.parent_keys
+
+
+SIGNED = "?X-Amz-Credential=AKIAEXAMPLE%2F20210101&X-Amz-Signature=5ec7e75ec7e7&token=t0k3n-abc"
+
+
+def test_a_403_month_is_not_observed_and_no_secret_reaches_the_sensor_messages(instance):
+    """A signed template (userinfo, an S3 presigned query): a month answering 403 is "not published yet" (nothing
+    observed, nothing to run); a month the source cannot answer for (503, then a closed port: requests' own text
+    repeats path and query) is "unknown for now"; the skip messages never hold the credentials, signature or token."""
+    month = monthly_partitions.get_partition_keys()[-1]
+    secrets = ("AKIAEXAMPLE", "5ec7e75ec7e7", "t0k3n-abc", "al1ce", "pa55word")
+    sensor = build_observation_sensor(name="signed_observation", months=[month])
+
+    def tick(sources: TaxiSourceResource, cursor: str | None) -> SensorResult:
+        return sensor(build_sensor_context(instance=instance, cursor=cursor, resources={"sources": sources}))
+
+    with scripted_http_server("observation-signed") as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        template = f"http://al1ce:pa55word@127.0.0.1:{port}" + URL_PATH + SIGNED
+        sources = TaxiSourceResource(kind="tlc", tlc_url_template=template, timeout_seconds=5)
+        for taxi_type in ("green", "yellow"):
+            server.add(path_of(taxi_type, month), status=403)
+        first = tick(sources, None)
+        assert not first.asset_events
+        assert "no new or changed month" in first.skip_reason.skip_message
+        assert server.heads[path_of("green", month)] == 1  # asked, and 403 read as not published
+
+        server.add(path_of("green", month), status=503)
+        second = tick(sources, first.cursor)
+        assert not second.asset_events
+        assert f"{path_of('green', month)}?<redacted>: HTTP 503" in second.skip_reason.skip_message
+
+    # the server is gone: a connection error, whose text (urllib3's) repeats the path and the query
+    third = tick(sources, second.cursor)
+    message = third.skip_reason.skip_message
+    assert not third.asset_events and "ConnectionError" in message
+    for text in (first.skip_reason.skip_message, second.skip_reason.skip_message, message):
+        for secret in secrets:
+            assert secret not in text, (secret, text)

@@ -47,37 +47,3 @@ def test_exists_probes_each_kind_of_source(tmp_path):
     with pytest.raises(ValueError, match="unknown taxi type"):
         TaxiSourceResource(kind="sample").exists("blue", "2021-01")
 
-
-SIGNED = "?X-Amz-Credential=AKIAEXAMPLE%2F20210101&X-Amz-Signature=5ec7e75ec7e7&token=t0k3n-abc"
-
-
-def test_a_403_month_does_not_fire_and_no_secret_reaches_the_skip_message(instance):
-    """A signed template (userinfo, an S3 presigned query): a month answering 403 is "not published yet"; a month
-    the source cannot answer for (503, then a closed port: requests' own text repeats path and query) is "unknown";
-    the skip messages name the months and reasons, never the credentials, the signature or the token."""
-    month = newest(1)[0]
-    secrets = ("AKIAEXAMPLE", "5ec7e75ec7e7", "t0k3n-abc", "al1ce", "pa55word")
-    with scripted_http_server("sensor-signed") as server:
-        port = server.base_url.rsplit(":", 1)[1]
-        template = f"http://al1ce:pa55word@127.0.0.1:{port}/trip-data/{{taxi_type}}_tripdata_{{year}}-{{month:02d}}.parquet" + SIGNED
-        sources = TaxiSourceResource(kind="tlc", tlc_url_template=template, timeout_seconds=5)
-        sensor = build_newest_month_sensor(lookback_months=1)
-        green = URL_PATH.format(taxi_type="green", month=month)
-        server.add(green, status=403)
-        first = tick(sensor, instance, sources)
-        assert requested(first) == {}
-        assert f"{month}: green not published yet" in first.skip_reason.skip_message
-
-        server.add(green, status=503)
-        second = tick(sensor, instance, sources, first.cursor)
-        assert requested(second) == {}
-        assert f"/trip-data/green_tripdata_{month}.parquet?<redacted>: HTTP 503" in second.skip_reason.skip_message
-
-    # the server is gone: a connection error, whose text (urllib3's) repeats the path and the query
-    third = tick(sensor, instance, sources, second.cursor)
-    message = third.skip_reason.skip_message
-    assert "ConnectionError" in message and "Max retries exceeded with url" in message
-    assert requested(third) == {}
-    for text in (first.skip_reason.skip_message, second.skip_reason.skip_message, message):
-        for secret in secrets:
-            assert secret not in text, (secret, text)

@@ -15,7 +15,7 @@ which single-run backfills of a whole range need; any parquet reader understands
 
 Writes: a partitioned asset hands over a DataFrame with a ``month`` column; the months of the run's partition range are
 written in one Spark job to a staging folder, then each month folder replaces the old one atomically
-(``local_swap.swap``). Writing a month twice leaves one copy; a crash mid-write leaves the previous version readable
+(``local_swap.publish_all``). Writing a month twice leaves one copy; a crash mid-write leaves the previous version readable
 (``local_swap.recover``); months outside the run's range are refused before anything is replaced; a month of the range
 with no rows is written as an empty file carrying the schema, so the range is exactly what the lake holds afterwards.
 The write does not shuffle the rows (a month gets as many files as tasks held its rows; a month over

@@ -44,7 +44,7 @@ class SourceError(Exception):
 
 class TransientSourceError(SourceError):
     """Every attempt failed for reasons that may pass (connection errors, timeouts, HTTP 408/429/5xx): a later try
-    may succeed. The raw assets' Dagster retry policy re-runs the step for this error only (see assets/raw.py)."""
+    may succeed. The raw assets' Dagster retry policy re-runs the step for this error only (see defs/revenue/raw.py)."""
 
 
 class MonthNotFoundError(SourceError):

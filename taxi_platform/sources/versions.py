@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import urlsplit
 
-from taxi_platform.sources.base import SourceError
 from taxi_platform.sources.download import local_path_of_file_url, probe_headers
 from taxi_platform.sources.local_files import is_csv_name, is_parquet_name
 

@@ -71,9 +71,9 @@ def test_dataproc_target_swaps_the_report_compute_at_load_offline():
         assert {p.to_user_string() for p in report.parent_keys} == {"raw/green_trips", "raw/yellow_trips"}
         assert report.backfill_policy.max_partitions_per_run is None
         on_report = {k.name for k in graph.asset_check_keys if k.asset_key == report.key}
-        # the green/yellow graph's 9 remaining checks + the for-hire group's 5 (the hourly report is not on Dataproc)
+        # the green/yellow graph's 11 remaining checks (2 of them likely_duplicates) + the for-hire group's 5 (the hourly report is not on Dataproc)
         # + the report's freshness check (it reads the instance, not the report, so it holds on Dataproc too)
-        assert on_report == {"newest_month_fresh"} and len(list(graph.asset_check_keys)) == 9 + 5 + 1
+        assert on_report == {"newest_month_fresh"} and len(list(graph.asset_check_keys)) == 11 + 5 + 1
         assert "dataproc" in d.defs.resources
         job = d.defs.resolve_job_def("monthly_revenue")
         assert SparkContext._active_spark_context is None

@@ -50,7 +50,7 @@ def test_one_month_on_gcs_and_bigquery_equals_the_local_report(gcp_env, gcp, mak
     result = materialize(MONTHLY + asset_checks, resources=resources, partition_key="2021-01")
     assert result.success
     checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
-    assert len(checks) == 12 and all(checks.values()), checks
+    assert len(checks) == 14 and all(checks.values()), checks
 
     # the lake is on GCS: every dataset's month folder has a manifest naming its parquet files
     storage = gcp.storage_client()

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from taxi_platform.io_managers.gcs_store import GcsStore
-from taxi_platform.io_managers.gcs_sync import crc32c_base64, sync_to_gcs
+from taxi_platform.io_managers.gcs_sync import sync_to_gcs
 
 pytestmark = pytest.mark.gcp
 

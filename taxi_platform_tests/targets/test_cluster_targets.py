@@ -111,7 +111,7 @@ def assert_plain_python(value, where: str) -> None:
 
 
 def assert_graph_ok(run: GraphRun) -> None:
-    assert len(run.checks) == len(asset_checks) == 12
+    assert len(run.checks) == len(asset_checks) == 14
     assert all(run.checks.values()), run.checks
     for key, meta in run.metadata.items():
         assert ("spark_target" in meta) == (key in SPARK_ASSETS), key  # raw assets never touch Spark

@@ -81,7 +81,7 @@ def test_code_that_needs_rdds_says_connect_has_none():
 
 
 def test_dataproc_is_not_a_spark_target_of_the_resource():
-    """Dataproc runs the job script (resources/dataproc.py submits it): the in-process Spark resource has no such
+    """Dataproc runs the job script (resources/dataproc/ submits it): the in-process Spark resource has no such
     target, and TAXI_SPARK_TARGET=dataproc keeps a local Spark resource for the steps that still run here."""
     with pytest.raises(ValueError, match="target"):
         SparkResource(target="dataproc")

@@ -278,7 +278,7 @@ def test_single_partition_run_materializes_the_month_and_passes_every_check(dags
     assert yellow["months"][SINGLE_MONTH]["rows"] == dagster_ui.sample_rows
 
     checks = check_names(dagster_ui)
-    assert sum(len(names) for names in checks.values()) == 12
+    assert sum(len(names) for names in checks.values()) == 14
     for key, names in checks.items():
         for name in names:
             executions = check_executions(dagster_ui, key, name, SINGLE_MONTH)
@@ -329,7 +329,7 @@ def test_three_month_backfill_is_one_run_that_materializes_every_month(dagster_u
             mine = [e for e in check_executions(dagster_ui, key, name) if e["runId"] == run["runId"]]
             assert any(e["partition"] is None and e["evaluation"]["success"] for e in mine), (key, name, mine)
     statuses = check_partition_statuses(dagster_ui)
-    assert sum(len(names) for names in statuses.values()) == 12
+    assert sum(len(names) for names in statuses.values()) == 14
     for key, by_check in statuses.items():  # the single run's month and the backfill's three: one passed range
         for name, ranges in by_check.items():
             assert ranges == [("SUCCEEDED", SINGLE_MONTH, BACKFILL_MONTHS[-1])], (key, name, ranges)

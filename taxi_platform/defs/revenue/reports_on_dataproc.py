@@ -1,6 +1,6 @@
 """reports/revenue_monthly_zone computed on Dataproc: the same asset key as the local report, another compute.
 
-Selected instead of ``assets/reports.py`` when ``TAXI_SPARK_TARGET=dataproc`` (see ``resources/deployments.py``).
+Selected instead of ``defs/revenue/reports.py`` when ``TAXI_SPARK_TARGET=dataproc`` (see ``resources/deployments.py``).
 The asset submits ``taxi_platform/spark_jobs/revenue_report.py`` (uploaded to GCS) with gs:// paths under the resource's
 ``lake_root`` for exactly the months of the run (one job for a whole single-run backfill), waits for it and records
 the job as the materialization's metadata. Nothing is loaded into the Dagster process: the raw months are deps (they
