@@ -95,11 +95,12 @@ def step_failures(result) -> dict[str, str]:
 
 
 def snapshot(lake: Path) -> dict[str, str]:
-    """{path relative to the lake: sha256} of every data file (folders starting with '_' are not data)."""
+    """{path relative to the lake: sha256} of every data file. Files and folders whose name starts with '_' or '.'
+    are not data, as Spark, pyarrow and DuckDB treat them (the lake's `_staging/`, a month's `_version.json`)."""
     files = {}
     for path in sorted(lake.rglob("*")):
         relative = path.relative_to(lake)
-        if path.is_file() and not relative.parts[0].startswith(("_", ".")):
+        if path.is_file() and not any(part.startswith(("_", ".")) for part in relative.parts):
             files[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
 
