@@ -186,7 +186,7 @@ def test_spark_submit_job_script_on_standalone_matches_the_asset_report(standalo
         "--conf", "spark.executor.memory=512m", "--conf", "spark.executor.cores=1", "--conf", "spark.ui.enabled=false",
         "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
         "--conf", "spark.sql.shuffle.partitions=4", "--conf", "spark.locality.wait=0s",
-        str(REPO_ROOT / "taxi_platform" / "jobs" / "revenue_report.py"),
+        str(REPO_ROOT / "taxi_platform" / "spark_jobs" / "revenue_report.py"),
         f"--input_green={lake}/raw/green_trips", f"--input_yellow={lake}/raw/yellow_trips",
         f"--output={output}", f"--months={MONTH}",
     ]
