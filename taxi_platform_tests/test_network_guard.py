@@ -10,6 +10,14 @@ from taxi_platform_tests import network_guard
 from taxi_platform_tests.http_server import scripted_http_server
 
 
+@pytest.fixture(autouse=True)
+def guard_is_installed():
+    """The tests below aim at non-loopback addresses on purpose: only ever with the guard in front of the sockets."""
+    assert network_guard._installed and socket.socket.connect.__module__ == network_guard.__name__, (
+        "the loopback guard is not installed: refusing to try non-loopback addresses"
+    )
+
+
 def test_loopback_is_allowed():
     with scripted_http_server() as server:
         url = server.add("/ok", b"fine")
