@@ -165,3 +165,55 @@ def expected_rows(taxi_type: str) -> list[tuple]:
             reason = None
         rows.append(values + (reason,))
     return sorted(rows, key=repr)
+
+
+# One unparseable cell per kind of contract column, each in its own copy of the first in-month trip:
+# {taxi_type: [(course column, published text)]}. Ints: not a number and not whole; doubles: not a number;
+# timestamps: not a time (pickup and dropoff).
+BAD_CELLS: dict[str, list[tuple[str, str]]] = {
+    "green": [("VendorID", "two"), ("passenger_count", "1.5"), ("fare_amount", "abc"),
+              ("lpep_pickup_datetime", "yesterday"), ("lpep_dropoff_datetime", "2021-01-32 10:00:00")],
+    "yellow": [("RatecodeID", "x1"), ("passenger_count", "2.5"), ("total_amount", "12,5"),
+               ("tpep_pickup_datetime", "31/01/2021 20:15"), ("tpep_dropoff_datetime", "soon")],
+    "fhv": [("PULocationID", "abc"), ("DOLocationID", "7.5"), ("pickup_datetime", "yesterday"),
+            ("dropoff_datetime", "2021-02-30 00:00:00")],
+    "fhvhv": [("PULocationID", "abc"), ("DOLocationID", "1e400x"), ("pickup_datetime", "noon"),
+              ("dropoff_datetime", "2021-01-31 25:61:00")],
+}
+
+
+def text_rows_with_bad_cells(taxi_type: str) -> list[dict]:
+    """The trips as text ({course column: text, '' for null}, ints as the TLC's CSV writes them), then one copy of
+    the first trip per ``BAD_CELLS`` entry holding that unparseable text."""
+    kinds = dict(COURSE_SCHEMAS[taxi_type])
+    rows = [{n: _text(t[n], kinds[n], int_as_double=False) for n in kinds} for t in TRIPS[taxi_type]]
+    return rows + [dict(rows[0], **{column: text}) for column, text in BAD_CELLS[taxi_type]]
+
+
+def text_parquet(rows: list[dict], taxi_type: str, path: Path) -> Path:
+    """``rows`` (course column -> text) as a parquet month of text columns ('' kept: pandas/ADF conversions)."""
+    columns = {published_name(taxi_type, n): pa.array([r[n] for r in rows], pa.string())
+               for n, _ in COURSE_SCHEMAS[taxi_type]}
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def csv_of(rows: list[dict], taxi_type: str) -> str:
+    """``rows`` (course column -> text) as the TLC's CSV (header spelled as published)."""
+    names = [n for n, _ in COURSE_SCHEMAS[taxi_type]]
+    lines = [",".join(published_name(taxi_type, n) for n in names)]
+    lines += [",".join(f'"{r[n]}"' if "," in r[n] else r[n] for n in names) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def expected_rows_with_bad_cells(taxi_type: str) -> list[tuple]:
+    """``expected_rows`` plus each bad cell's row: the first trip with that column null, quarantined as
+    ``unparseable:<clean column>``; sorted."""
+    clean_names = [n for n, _ in CLEAN_SCHEMAS[taxi_type]]
+    course_names = [n for n, _ in COURSE_SCHEMAS[taxi_type]]
+    rows = list(expected_rows(taxi_type))
+    first = TRIPS[taxi_type][0]
+    for column, _ in BAD_CELLS[taxi_type]:
+        values = tuple(None if course == column else first[course] for course in course_names)
+        rows.append(values + (f"unparseable:{clean_names[course_names.index(column)]}",))
+    return sorted(rows, key=repr)

@@ -2,7 +2,8 @@
 the tools people use (int32/int64/double/text/all-null numbers; ms/us/ns/INT96/text times; parquet, CSV, CSV.gz) and
 fetched through every kind of source (a local file, a local month folder of parts, a URL), give identical clean and
 quarantine rows: the rows the trips are (``published.expected_rows``). Zoned timestamps are refused in raw, naming the
-file, the column and the zone.
+file, the column and the zone. A value that cannot be converted quarantines its row as ``unparseable:<column>`` in
+every layout alike: a CSV month is not refused for it, as a month of text parquet is not.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from taxi_platform_tests.transforms.published import (
     MONTH,
     TRIPS,
     VARIANTS,
+    csv_of,
     csv_text,
     expected_rows,
+    expected_rows_with_bad_cells,
     publish,
+    text_parquet,
+    text_rows_with_bad_cells,
     write_csv,
     write_parquet,
 )
@@ -111,3 +116,26 @@ def test_zoned_timestamps_are_refused_in_raw_naming_file_column_and_zone(tmp_pat
             fetch(tmp_path / "work" / label.replace(" ", "_"))
         assert str(tmp_path / "in") in str(refused.value), label  # names the file or folder
         assert not list((tmp_path / "work" / label.replace(" ", "_")).glob("*.parquet")), label  # nothing left
+
+
+@pytest.mark.parametrize("taxi_type", sorted(TRIPS))
+def test_an_unparseable_cell_quarantines_its_row_alike_in_csv_csv_gz_and_text_parquet(spark, tmp_path, taxi_type):
+    """One bad cell per kind of column (an int not a number, an int not whole, a double not a number, each timestamp
+    not a time), each in its own row: the CSV and CSV.gz months are fetched (not refused) and give exactly the clean and
+    quarantine rows the month published as text parquet gives: the bad rows ``unparseable:<column>``, the rest clean."""
+    rows = text_rows_with_bad_cells(taxi_type)
+    (tmp_path / "in").mkdir()
+    files = {
+        "text parquet": text_parquet(rows, taxi_type, tmp_path / "in" / f"{taxi_type}_tripdata_{MONTH}.parquet"),
+        "csv": write_csv(csv_of(rows, taxi_type), tmp_path / "in" / f"{taxi_type}_tripdata_{MONTH}.csv"),
+        "csv.gz": write_csv(csv_of(rows, taxi_type), tmp_path / "in" / f"{taxi_type}_tripdata_{MONTH}.csv.gz"),
+    }
+    got = {}
+    for number, (label, path) in enumerate(files.items()):
+        fetched = fetch_local(taxi_type, MONTH, tmp_path / "work" / str(number), path=path)
+        assert fetched.num_rows == len(rows), label
+        classified = classify(conform_month(spark.read.parquet(str(fetched.path)), taxi_type, month=MONTH))
+        got[label] = sorted(map(tuple, classified.drop("month").collect()), key=repr)
+    expected = expected_rows_with_bad_cells(taxi_type)
+    assert sum(1 for r in expected if str(r[-1]).startswith("unparseable:")) >= 4
+    assert got == {label: expected for label in files}
