@@ -35,7 +35,7 @@ class TaxiSourceResource(ConfigurableResource):
 
     - ``sample``: generated trips (``taxi_platform.sample.generator``), no network.
     - ``tlc``: the TLC's monthly parquet over HTTP(S) (``file://`` accepted), bytes kept as published.
-    - ``backup``: the course's gzip CSV backup, parsed with the course's explicit schema.
+    - ``backup``: the course's gzip CSV backup, its header matched to the course schema, its text kept (clean parses it).
     - ``local``: a local file, or a folder of ``*.parquet`` parts or ``*.csv``/``*.csv.gz`` files.
 
     Templates use ``{taxi_type}``, ``{year}``, ``{month:02d}``. Every fetched file is checked (parquet footer,

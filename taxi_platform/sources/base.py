@@ -16,8 +16,8 @@ from taxi_platform.redaction import safe_message
 class FetchedMonth:
     """One raw month, fetched to a local parquet file.
 
-    - ``path``: ONE local parquet file holding the month as published (TLC parquet bytes as-is; CSV parsed with the
-      course's explicit schema).
+    - ``path``: ONE local parquet file holding the month as published (TLC parquet bytes as-is; a CSV month as the
+      text it holds, in the course's column names: ``sources/csv_backup.py``).
     - ``source_uri``: where it came from (URL with credentials stripped, local path, or ``sample://...``).
     - ``num_rows`` / ``num_bytes``: rows in, and size on disk of, the parquet file at ``path``.
     """

@@ -1,18 +1,23 @@
-"""The course's gzip CSV backup -> one parquet file typed by the course's explicit schema.
+"""The course's (gzip) CSV backup, or any TLC-shaped CSV month -> one parquet file of the CSV's text.
+
+Raw keeps the CSV as published: every course column is stored as the text the file holds (``''`` is null), under
+the course schema's name and in its order. Converting that text is clean's job, through the same canonical
+conversions as every other layout (``taxi_platform.conversions``: ``parse_whole``, ``parse_number``,
+``parse_timestamp``), so a CSV month and the same trips published as a parquet month of text give identical clean
+and quarantine rows, and a value that cannot be converted (``"abc"`` for a fare, ``1.5`` for a count, ``yesterday``
+for a pickup) sends its row to quarantine as ``unparseable:<column>`` instead of refusing the whole month.
 
 Parsing is streaming (``pyarrow.csv.open_csv`` over a gzip input stream, row batches appended with a ``ParquetWriter``),
-so a large month never needs to be in memory at once. The real files' quirks are handled:
+so a large month never needs to be in memory at once. The header is matched to the schema case-insensitively (FHV's
+``dropOff_datetime``, ``PUlocationID``, ``DOlocationID``); a column that some eras of a taxi type never published
+(``OPTIONAL_CSV_COLUMNS``) is stored as nulls when absent; a column the course schema drops (``IGNORED_CSV_COLUMNS``)
+is skipped, as the course's positional schema drops it.
 
-- ``.00`` decimals parse as doubles; empty fields are null (``ehail_fee``, ``congestion_surcharge``, ``SR_Flag``...).
-- timestamps ``YYYY-MM-DD HH:MM:SS`` (ISO 8601 also accepted), naive, as published.
-- integer columns written as ``1.0`` (files produced through pandas) become ints; a fractional value is an error.
-- header names are matched to the schema case-insensitively (FHV's ``dropOff_datetime``, ``PUlocationID``, ``DOlocationID``).
-- a column that some eras of a taxi type never published (``OPTIONAL_CSV_COLUMNS``) is filled with nulls when absent;
-  a column the course schema drops (``IGNORED_CSV_COLUMNS``) is skipped, as the course's positional schema drops it.
-
-Anything else in the header (a schema column missing, an unknown extra column) is a ``CorruptFileError`` naming the
-columns; another taxi type's header is a ``WrongTaxiTypeError``; an unparseable value a ``CorruptFileError`` carrying
-pyarrow's message, with the column named by its header name (pyarrow says ``#16``, a 0-based index).
+What is truly unreadable is still refused, naming the file: a header that is not the taxi type's (a schema column
+missing, an unknown extra column: ``CorruptFileError`` naming the columns), another taxi type's header
+(``WrongTaxiTypeError``), bytes that are not a (gzip) CSV, a row with the wrong number of fields or text that is not
+UTF-8 (``CorruptFileError`` carrying pyarrow's message, with the column named by its header name where pyarrow names
+one by its 0-based index ``#16``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from taxi_platform.schemas import COURSE_SCHEMAS, arrow_schema
+from taxi_platform.schemas import COURSE_SCHEMAS
 from taxi_platform.sources.atomic import atomic_output
 from taxi_platform.sources.base import CorruptFileError, EmptyMonthError
 from taxi_platform.sources.validate import check_taxi_type, taxi_types_of
@@ -145,8 +150,16 @@ def name_csv_columns(message: str, header: Sequence[str]) -> str:
     return _CSV_COLUMN_INDEX.sub(named, message)
 
 
+def text_schema(taxi_type: str):
+    """The pyarrow schema raw stores a CSV month in: the course columns of ``taxi_type``, in order, all text."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(name, pa.string(), nullable=True) for name, _ in COURSE_SCHEMAS[taxi_type]])
+
+
 def csv_to_parquet(sources: Sequence[Path], dest: Path, taxi_type: str, *, describe: str, wheres: Sequence[str]) -> int:
-    """Parse the CSV file(s) ``sources`` (gzip or plain) into ONE parquet file ``dest`` typed by the course schema.
+    """Parse the CSV file(s) ``sources`` (gzip or plain) into ONE parquet file ``dest`` of their text
+    (``text_schema``: the course columns, all strings, ``''`` as null).
 
     ``wheres`` names each source in messages (its URL or path). ``dest`` appears only when complete.
     Returns the number of rows; raises ``EmptyMonthError`` when all files together have none.
@@ -155,7 +168,7 @@ def csv_to_parquet(sources: Sequence[Path], dest: Path, taxi_type: str, *, descr
 
     if len(sources) != len(wheres):
         raise ValueError("sources and wheres must have the same length")
-    schema = arrow_schema(COURSE_SCHEMAS[taxi_type])
+    schema = text_schema(taxi_type)
     rows = 0
     with atomic_output(Path(dest)) as tmp:
         with pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
@@ -171,25 +184,19 @@ def _append_csv(source: Path, writer, taxi_type: str, *, describe: str, where: s
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    schema = arrow_schema(COURSE_SCHEMAS[taxi_type])
+    schema = text_schema(taxi_type)
     header = read_header(source, describe=describe, where=where)
     plan = plan_header(header, taxi_type, describe=describe, where=where)
     if plan.absent_optional:
         logger.info("%s: %s has no %s; filled with nulls", describe, where, ", ".join(plan.absent_optional))
 
-    # Integer columns are read as doubles and cast safely, so "1.0" is accepted and "1.5" is an error.
-    read_types = {
-        field.name: (pa.float64() if pa.types.is_integer(field.type) else field.type)
-        for field in schema
-        if field.name in plan.present
-    }
+    # Every column is read as text: clean converts it (``conversions``), quarantining what cannot be converted.
     convert = pacsv.ConvertOptions(
-        column_types=read_types,
+        column_types={name: pa.string() for name in plan.present},
         include_columns=plan.present,
         null_values=[""],
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
-        timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
     )
     read = pacsv.ReadOptions(skip_rows=1, column_names=plan.read_names, block_size=BLOCK_SIZE)
     compression = "gzip" if is_gzip(source) else None
@@ -202,7 +209,7 @@ def _append_csv(source: Path, writer, taxi_type: str, *, describe: str, where: s
                 arrays = []
                 for field in schema:
                     if field.name in plan.present:
-                        arrays.append(batch.column(field.name).cast(field.type, safe=True))
+                        arrays.append(batch.column(field.name))
                     else:
                         arrays.append(pa.nulls(batch.num_rows, type=field.type))
                 writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))

@@ -132,7 +132,8 @@ def fetch_csv_url(
     max_bytes: int = DEFAULT_MAX_BYTES,
     redirect_hosts: tuple[str, ...] = (),
 ) -> FetchedMonth:
-    """The course's (gzip) CSV backup: downloaded, parsed with the explicit course schema, written as parquet."""
+    """The course's (gzip) CSV backup: downloaded, its header matched to the course schema, its text written as parquet
+    (``csv_backup.csv_to_parquet``; clean converts the text)."""
     describe = _describe(taxi_type, month)
     final = month_file(workdir, taxi_type, month)
     final.parent.mkdir(parents=True, exist_ok=True)
