@@ -1,4 +1,6 @@
-"""kind="backup": the course's gzip CSVs (built from real TLC CSV heads), parsed with the explicit course schema."""
+"""kind="backup": the course's gzip CSVs (built from real TLC CSV heads): raw keeps each CSV's text under the course
+schema's names (``csv_backup.text_schema``); clean converts it to the explicit course schema (checked here through
+``conform_month``, against values typed by hand)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from taxi_platform.resources.sources import TaxiSourceResource
-from taxi_platform.schemas import COURSE_SCHEMAS, arrow_schema
+from taxi_platform.schemas import COURSE_SCHEMAS
 from taxi_platform.sources import CorruptFileError, EmptyMonthError, MonthNotFoundError, WrongTaxiTypeError
 from taxi_platform.sources import csv_backup
-from taxi_platform.sources.csv_backup import csv_to_parquet
+from taxi_platform.sources.csv_backup import csv_to_parquet, text_schema
 from taxi_platform_tests.sources.helpers import data_lines, gz, head_text, require_heads
 
 TEMPLATE = "/{prefix}/{{taxi_type}}/{{taxi_type}}_tripdata_{{year}}-{{month:02d}}.csv.gz"
@@ -28,6 +30,23 @@ def backup(http_server, prefix: str, **config) -> TaxiSourceResource:
 
 def serve_csv(http_server, prefix: str, taxi_type: str, month: str, text: str) -> str:
     return http_server.add(f"/{prefix}/{taxi_type}/{taxi_type}_tripdata_{month}.csv.gz", gz(text))
+
+
+def text_rows(text: str, taxi_type: str) -> list[dict]:
+    """The CSV's rows as raw must keep them: {schema name: the field's text, None for ''}; absent columns None."""
+    by_lower = {name.lower(): name for name, _ in COURSE_SCHEMAS[taxi_type]}
+    return [dict(dict.fromkeys(by_lower.values()), **{by_lower[k.lower()]: v or None for k, v in raw.items()})
+            for raw in csv.DictReader(io.StringIO(text))]
+
+
+def clean_values(spark, path, taxi_type: str) -> list[dict]:
+    """The raw month at ``path`` conformed by clean ({course name: value}, in file order; no unparseable value)."""
+    from taxi_platform.transforms.conform import UNPARSEABLE_COLUMN, conform_month
+
+    rows = conform_month(spark.read.parquet(str(path)), taxi_type).collect()
+    assert all(r[UNPARSEABLE_COLUMN] is None for r in rows)
+    names = [name for name, _ in COURSE_SCHEMAS[taxi_type]]
+    return [dict(zip(names, tuple(r)[:len(names)])) for r in rows]
 
 
 def expected_rows(text: str, taxi_type: str) -> list[dict]:
@@ -63,17 +82,18 @@ def test_real_heads_parse_to_the_course_schema(http_server, tmp_path, taxi_type,
     url = serve_csv(http_server, "heads", taxi_type, month, text)
     fetched = backup(http_server, "heads").fetch_month(taxi_type, month, tmp_path)
     table = pq.read_table(fetched.path)
-    assert table.schema.equals(arrow_schema(COURSE_SCHEMAS[taxi_type]))
+    assert table.schema.equals(text_schema(taxi_type))
     assert fetched.num_rows == table.num_rows == data_lines(text)
     assert fetched.source_uri == url and fetched.path == tmp_path / f"{taxi_type}_tripdata_{month}.parquet"
-    assert table.to_pylist() == expected_rows(text, taxi_type)
+    assert table.to_pylist() == text_rows(text, taxi_type)
     assert sorted(p.name for p in tmp_path.iterdir()) == [fetched.path.name]  # the downloaded .csv.gz is gone
 
 
-def test_real_quirks_green_2019_01(http_server, tmp_path):
+@pytest.mark.spark
+def test_real_quirks_green_2019_01(spark, http_server, tmp_path):
     text = head_text("green_tripdata_2019-01.csv")
     serve_csv(http_server, "quirks", "green", "2019-01", text)
-    rows = pq.read_table(backup(http_server, "quirks").fetch_month("green", "2019-01", tmp_path).path).to_pylist()
+    rows = clean_values(spark, backup(http_server, "quirks").fetch_month("green", "2019-01", tmp_path).path, "green")
     first = rows[0]
     assert first["trip_distance"] == 0.0  # ".00"
     assert rows[1]["trip_distance"] == 0.86  # ".86"
@@ -87,23 +107,41 @@ def test_real_quirks_fhv_and_fhvhv(http_server, tmp_path):
     serve_csv(http_server, "quirks2", "fhvhv", "2020-01", head_text("fhvhv_tripdata_2020-01.csv"))
     resource = backup(http_server, "quirks2")
     fhv = pq.read_table(resource.fetch_month("fhv", "2019-10", tmp_path).path).to_pylist()
-    assert fhv[0]["dispatching_base_num"] == "B00009" and fhv[0]["PULocationID"] == 264
+    assert fhv[0]["dispatching_base_num"] == "B00009" and fhv[0]["PULocationID"] == "264"
     assert all(r["SR_Flag"] is None and r["Affiliated_base_number"] is None for r in fhv)
     fhvhv = pq.read_table(resource.fetch_month("fhvhv", "2020-01", tmp_path).path).to_pylist()
     assert fhvhv[0]["hvfhs_license_num"] == "HV0003" and fhvhv[0]["SR_Flag"] is None
 
 
-def test_every_real_head_parses(tmp_path):
-    """All real heads (2019-01..2020-06, four taxi types): every era's header and values fit the course schema."""
+@pytest.mark.spark
+def test_every_real_head_parses(spark, tmp_path):
+    """All real heads (2019-01..2020-06, four taxi types): every era's header fits the course schema, raw keeps the
+    text, and clean converts every value to what it is typed by hand (one Spark read per taxi type)."""
+    from pyspark.sql import functions as F
+
     heads = sorted(require_heads().glob("*_tripdata_*.csv"))
     assert len(heads) >= 60
+    expected: dict[str, dict[str, list]] = {}
     for head in heads:
         taxi_type = head.name.split("_tripdata_")[0]
         text = head.read_text()
         dest = tmp_path / f"{head.stem}.parquet"
         rows = csv_to_parquet([head], dest, taxi_type, describe=head.stem, wheres=[str(head)])
         assert rows == data_lines(text), head.name
-        assert pq.read_table(dest).to_pylist() == expected_rows(text, taxi_type), head.name
+        assert pq.read_table(dest).to_pylist() == text_rows(text, taxi_type), head.name
+        expected.setdefault(taxi_type, {})[dest.as_uri()] = expected_rows(text, taxi_type)
+    from taxi_platform.transforms.conform import UNPARSEABLE_COLUMN, conform_month
+
+    names = {t: [name for name, _ in COURSE_SCHEMAS[t]] for t in expected}
+    for taxi_type, by_file in expected.items():
+        published = spark.read.parquet(*by_file).withColumn("month", F.input_file_name())
+        got: dict[str, list] = {}
+        for row in conform_month(published, taxi_type).collect():
+            values = row.asDict()
+            assert values.pop(UNPARSEABLE_COLUMN) is None, values
+            got.setdefault(values.pop("month"), []).append(dict(zip(names[taxi_type], values.values())))
+        key = lambda r: repr(sorted(r.items(), key=repr))  # noqa: E731
+        assert {f: sorted(r, key=key) for f, r in got.items()} == {f: sorted(r, key=key) for f, r in by_file.items()}
 
 
 def test_fhv_backup_header_casing_is_mapped(http_server, tmp_path):
@@ -114,23 +152,36 @@ def test_fhv_backup_header_casing_is_mapped(http_server, tmp_path):
     serve_csv(http_server, "casing", "fhv", "2019-10", body)
     table = pq.read_table(backup(http_server, "casing").fetch_month("fhv", "2019-10", tmp_path).path)
     assert table.column_names == [n for n, _ in COURSE_SCHEMAS["fhv"]]
-    assert table.column("dropoff_datetime")[0].as_py() == datetime(2019, 10, 1, 0, 35)
-    assert table.column("PULocationID").to_pylist()[:3] == [264, 264, 264]
+    assert table.column("dropoff_datetime")[0].as_py() == "2019-10-01 00:35:00"
+    assert table.column("PULocationID").to_pylist()[:3] == ["264", "264", "264"]
     assert table.column("Affiliated_base_number").to_pylist()[:2] == ["B020", "B021"]
 
 
-def test_integer_columns_written_as_floats(http_server, tmp_path):
+@pytest.mark.spark
+def test_integer_columns_written_as_floats(spark, http_server, tmp_path):
+    """"1.0" is the int 1 in clean; "1.5" passengers is kept as text in raw and quarantined as unparseable by clean
+    (not a refusal of the month)."""
+    from taxi_platform.transforms.conform import conform_month
+    from taxi_platform.transforms.quarantine import classify
+
     lines = head_text("yellow_tripdata_2020-06.csv").splitlines()
     fields = lines[1].split(",")
     fields[0], fields[3], fields[5] = "1.0", "2.0", ""  # VendorID 1.0, passenger_count 2.0, RatecodeID empty
     serve_csv(http_server, "floats", "yellow", "2020-06", "\n".join([lines[0], ",".join(fields)]) + "\n")
-    row = pq.read_table(backup(http_server, "floats").fetch_month("yellow", "2020-06", tmp_path).path).to_pylist()[0]
+    path = backup(http_server, "floats").fetch_month("yellow", "2020-06", tmp_path).path
+    row = clean_values(spark, path, "yellow")[0]
     assert (row["VendorID"], row["passenger_count"], row["RatecodeID"]) == (1, 2, None)
 
-    fields[3] = "1.5"
-    serve_csv(http_server, "floats", "yellow", "2020-07", "\n".join([lines[0], ",".join(fields)]) + "\n")
-    with pytest.raises(CorruptFileError, match=r"yellow 2020-07: cannot parse .* as a yellow CSV: .*truncated"):
-        backup(http_server, "floats").fetch_month("yellow", "2020-07", tmp_path)
+    half = list(fields)
+    half[3] = "1.5"
+    serve_csv(http_server, "floats", "yellow", "2020-07",
+              "\n".join([lines[0], ",".join(half)] + lines[2:]) + "\n")
+    path = backup(http_server, "floats").fetch_month("yellow", "2020-07", tmp_path).path
+    assert pq.read_table(path).column("passenger_count")[0].as_py() == "1.5"  # raw: as published
+    reasons = [r.quarantine_reason for r in classify(conform_month(spark.read.parquet(str(path)), "yellow",
+                                                                   month="2020-06")).collect()]
+    assert reasons[0] == "unparseable:passenger_count"
+    assert "unparseable:passenger_count" not in reasons[1:]
 
 
 def test_known_extra_column_is_dropped(http_server, tmp_path):
@@ -138,7 +189,7 @@ def test_known_extra_column_is_dropped(http_server, tmp_path):
     body = "\n".join([lines[0] + ",airport_fee"] + [line + ",0" for line in lines[1:]]) + "\n"
     serve_csv(http_server, "airport", "yellow", "2020-06", body)
     table = pq.read_table(backup(http_server, "airport").fetch_month("yellow", "2020-06", tmp_path).path)
-    assert table.schema.equals(arrow_schema(COURSE_SCHEMAS["yellow"])) and table.num_rows == len(lines) - 1
+    assert table.schema.equals(text_schema("yellow")) and table.num_rows == len(lines) - 1
 
 
 def test_missing_and_unknown_columns_are_named(http_server, tmp_path):
@@ -168,10 +219,13 @@ def test_green_csv_served_for_yellow(http_server, tmp_path):
     assert "lpep_pickup_datetime" in message
 
 
-def test_unparseable_value_carries_pyarrow_message(http_server, tmp_path):
-    text = head_text("green_tripdata_2020-06.csv").replace("2020-06-01 00:09:05", "yesterday", 1)
+def test_unreadable_csv_text_carries_pyarrow_message(http_server, tmp_path):
+    """A row with one field too many (not a value clean could quarantine: the columns are lost) is refused."""
+    lines = head_text("green_tripdata_2020-06.csv").splitlines()
+    text = "\n".join(lines[:2] + [lines[2] + ",surplus"] + lines[3:]) + "\n"
     serve_csv(http_server, "badvalue", "green", "2020-06", text)
-    with pytest.raises(CorruptFileError, match=r"green 2020-06: cannot parse .* as a green CSV: .*CSV conversion error .*'yesterday'"):
+    with pytest.raises(CorruptFileError, match=r"green 2020-06: cannot parse .* as a green CSV: .*CSV parse error: "
+                                               r"Expected 20 columns, got 21"):
         backup(http_server, "badvalue").fetch_month("green", "2020-06", tmp_path)
     assert list(tmp_path.iterdir()) == []
 

@@ -11,16 +11,18 @@ from taxi_platform_tests.transforms.published import csv_text
 
 
 def test_csv_value_error_names_the_column_by_its_header_name(tmp_path):
+    """Text that is not UTF-8 cannot be kept as text: refused, the column named by its header name. (A value that is
+    text but not of its column's type, "abc" for an amount, is kept and quarantined by clean: test_type_matrix.)"""
     lines = csv_text("green").splitlines()
     header = lines[0].split(",")
     row = lines[1].split(",")
-    row[header.index("total_amount")] = "abc"
+    row[header.index("total_amount")] = "\udcff\udcfe"
     source = tmp_path / "green_tripdata_2021-01.csv"
-    source.write_text("\n".join([lines[0], ",".join(row)]) + "\n")
+    source.write_bytes(("\n".join([lines[0], ",".join(row)]) + "\n").encode("utf-8", "surrogateescape"))
     with pytest.raises(CorruptFileError) as error:
         csv_to_parquet([source], tmp_path / "out.parquet", "green", describe="green 2021-01", wheres=[str(source)])
     message = str(error.value)
-    assert "CSV column total_amount (#17)" in message and "'abc'" in message and str(source) in message
+    assert "CSV column total_amount (#17)" in message and "invalid UTF8" in message and str(source) in message
     assert "#16" not in message
     assert not (tmp_path / "out.parquet").exists()
 
