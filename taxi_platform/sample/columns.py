@@ -73,6 +73,20 @@ def timestamps(seconds: np.ndarray, kind: pa.DataType, mask: Optional[np.ndarray
     return pa.array(scaled, type=kind, mask=mask if mask is not None and mask.any() else None)
 
 
+def as_published(values: dict, schema: pa.Schema) -> pa.Table:
+    """The table of ``schema`` from {column: () -> array}: each array cast to its published type (``large_string``
+    text, int64 or double codes and locations), an all-null column of arrow type ``null`` where the era has one."""
+    arrays = []
+    for field in schema:
+        array = values[field.name]()
+        if pa.types.is_null(field.type):
+            array = pa.nulls(len(array))
+        elif array.type != field.type:
+            array = array.cast(field.type)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 def strings(labels: Sequence[str], idx: np.ndarray, mask: Optional[np.ndarray] = None) -> pa.Array:
     """A string array taking ``labels[idx]`` (True in ``mask`` = null).
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from taxi_platform.sample.columns import choose, column, money, strings, timestamps, uniform
+from taxi_platform.sample.columns import as_published, choose, column, money, strings, timestamps, uniform
 from taxi_platform.sample.eras import Era, schema_of
 from taxi_platform.sample.quirks import QUIRK_RATES, pick_rows, quirky_times
 from taxi_platform.sample.timing import durations, pickup_seconds
@@ -150,9 +150,8 @@ def build_fhvhv(era: Era, rng: np.random.Generator, n: int) -> pa.Table:
         "access_a_ride_flag": lambda: strings(FLAGS, flags["access_a_ride"]),
         "wav_request_flag": lambda: strings(FLAGS, flags["wav_request"]),
         "wav_match_flag": lambda: strings(FLAGS, flags["wav_match"]),
-        "SR_Flag": lambda: strings(("1",), np.zeros(n, np.int8), ~flags["shared_request"]),
     }
-    return pa.Table.from_arrays([values[name]() for name in schema.names], schema=schema)
+    return as_published(values, schema)
 
 
 def _fhv_bases() -> tuple[str, ...]:
@@ -196,8 +195,7 @@ def build_fhv(era: Era, rng: np.random.Generator, n: int) -> pa.Table:
         "dropOff_datetime": lambda: timestamps(dropoff, ts),
         "PUlocationID": lambda: column(pu, pa.float64(), both_null),
         "DOlocationID": lambda: column(do, pa.float64(), both_null),
-        "SR_Flag": lambda: (column(np.ones(n), pa.float64(), sr_flag_null) if pa.types.is_floating(
-            schema.field("SR_Flag").type) else strings(("1",), np.zeros(n, np.int8), sr_flag_null)),
+        "SR_Flag": lambda: column(np.ones(n), pa.float64(), sr_flag_null),  # 1.0 or null, as the era's type
         "Affiliated_base_number": lambda: strings(FHV_BASES, affiliated_idx, affiliated_null),
     }
-    return pa.Table.from_arrays([values[name]() for name in schema.names], schema=schema)
+    return as_published(values, schema)

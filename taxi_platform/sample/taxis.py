@@ -29,7 +29,7 @@ from typing import Optional
 import numpy as np
 import pyarrow as pa
 
-from taxi_platform.sample.columns import choose, column, strings, timestamps, uniform
+from taxi_platform.sample.columns import as_published, choose, column, strings, timestamps, uniform
 from taxi_platform.sample.eras import Era, schema_of
 from taxi_platform.sample.quirks import QUIRK_RATES, pick_rows, quirky_times
 from taxi_platform.sample.timing import durations, pickup_seconds
@@ -49,7 +49,7 @@ def _toll_cents(era: Era) -> int:
         return 576
     if era.year == 2020:
         return 612
-    return 694 if era.modern else 655
+    return 694 if era.new_fares else 655
 
 
 def _distances(rng: np.random.Generator, taxi_type: str, pu: np.ndarray, do: np.ndarray) -> np.ndarray:
@@ -90,15 +90,15 @@ def _fare_cents(rng: np.random.Generator, era: Era, miles: np.ndarray, seconds: 
     n = miles.size
     slow_minutes = seconds * (np.float32(0.05 / 60) + uniform(rng, n) * np.float32(0.30 / 60))
     units = np.ceil(miles * 5 + slow_minutes)
-    initial, per_unit = (300, 70) if era.modern else (250, 50)
+    initial, per_unit = (300, 70) if era.new_fares else (250, 50)
     meter = (initial + per_unit * units).astype(np.int64)
     fare = meter.copy()
     for code in (2, 3, 4, 5):
         rows = np.flatnonzero(rate_code == code)
         if code == 2:
-            fare[rows] = 7000 if era.modern else 5200
+            fare[rows] = 7000 if era.new_fares else 5200
         elif code == 3:
-            fare[rows] += 2000 if era.modern else 1750
+            fare[rows] += 2000 if era.new_fares else 1750
         elif code == 4:
             fare[rows] *= 2
         else:
@@ -109,7 +109,7 @@ def _fare_cents(rng: np.random.Generator, era: Era, miles: np.ndarray, seconds: 
 def _extra_cents(era: Era, hour: np.ndarray, day: np.ndarray, rate_code: np.ndarray) -> np.ndarray:
     night = (hour >= 20) | (hour < 6)
     peak = (day < 5) & (hour >= 16) & (hour < 20)
-    overnight, rush = (100, 250) if era.modern else (50, 100)
+    overnight, rush = (100, 250) if era.new_fares else (50, 100)
     extra = np.where(peak, rush, np.where(night, overnight, 0))
     return np.where(rate_code == 5, 0, extra).astype(np.int64)
 
@@ -127,7 +127,7 @@ def _zones(rng: np.random.Generator, taxi_type: str, n: int) -> tuple[np.ndarray
 def _labels(rng: np.random.Generator, era: Era, n: int) -> dict[str, np.ndarray]:
     """VendorID, passenger_count, payment_type, store_and_fwd_flag (0=N, 1=Y) and trip_type (green) per trip."""
     green = era.taxi_type == "green"
-    vendor_p = (0.12, 0.88, 0.0) if green else ((0.25, 0.749, 0.001) if era.modern else (0.30, 0.70, 0.0))
+    vendor_p = (0.12, 0.88, 0.0) if green else ((0.25, 0.749, 0.001) if era.new_fares else (0.30, 0.70, 0.0))
     return {
         "vendor": np.array([1, 2, 6])[choose(rng, n, vendor_p)],
         "passengers": np.array(PASSENGERS)[choose(rng, n, PASSENGER_P)],
@@ -158,9 +158,9 @@ def _money_cents(rng: np.random.Generator, era: Era, trips: dict[str, np.ndarray
         "mta": np.where(rate_code == 5, 0, 50),
         "tip": np.where(payment == 1, np.round((fare + extra) * tip_pct), 0).astype(np.int64),
         "tolls": tolls,
-        "improvement": np.full(n, 100 if era.modern else 30),
+        "improvement": np.full(n, 100 if era.new_fares else 30),
         "congestion": (geo.core[pu] | geo.core[do]) * (275 if era.taxi_type == "green" else 250),
-        "airport_fee": ((pu == JFK) | (pu == LAGUARDIA)) * (175 if era.modern else 125),
+        "airport_fee": ((pu == JFK) | (pu == LAGUARDIA)) * (175 if era.new_fares else 125),
         "cbd": (geo.cbd[pu] | geo.cbd[do]) * 75,
     }
     included = [era.has_congestion, era.has_airport_fee, era.has_cbd_fee]
@@ -192,7 +192,7 @@ def build(era: Era, rng: np.random.Generator, n: int) -> pa.Table:
     payment[negative] = np.where(refund_kind == 2, payment[negative], np.array([4, 3, 0])[refund_kind])
     unknown = np.zeros(n, dtype=bool)
     unknown[pick_rows(rng, n, QUIRK_RATES["unknown_passenger_ratecode"])] = True
-    if era.modern:
+    if era.new_fares:
         payment[unknown] = 0
     pickup, dropoff = quirky_times(rng, era.year, era.month, pickup, seconds)
 
@@ -226,7 +226,7 @@ def build(era: Era, rng: np.random.Generator, n: int) -> pa.Table:
         "congestion_surcharge": lambda: signed("congestion", None if era.has_congestion else np.ones(n, bool)),
         "ehail_fee": lambda: pa.nulls(n, f["ehail_fee"]),
         "trip_type": lambda: column(labels["trip_type"], f["trip_type"]),
-        era.airport_fee_name: lambda: signed("airport_fee"),
+        era.airport_fee_name: lambda: signed("airport_fee") if era.has_airport_fee else pa.nulls(n, pa.float64()),
         "cbd_congestion_fee": lambda: signed("cbd"),
     }
-    return pa.Table.from_arrays([values[name]() for name in schema.names], schema=schema)
+    return as_published(values, schema)

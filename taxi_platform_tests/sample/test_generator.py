@@ -76,41 +76,51 @@ def _types(taxi_type: str, month: str) -> dict[str, pa.DataType]:
 
 
 def test_yellow_eras_drift_like_the_tlc_files():
-    y2019, y2021, y2022, y2023, y2025 = (_types("yellow", m) for m in ("2019-06", "2021-01", "2022-05", "2023-05", "2025-02"))
-    assert "airport_fee" not in y2019 and "Airport_fee" not in y2019
-    assert y2021["airport_fee"] == pa.float64()
+    """The footers' timeline (eras.py [A], [B], [C])."""
+    y2019, y2020_09, y2020_10, y2021, y2022, y2023_01, y2023, y2025 = (_types("yellow", m) for m in (
+        "2019-06", "2020-09", "2020-10", "2021-01", "2022-05", "2023-01", "2023-05", "2025-02"))
+    assert y2019["airport_fee"] == pa.null() and y2020_10["airport_fee"] == pa.null()  # all-null columns of no type
+    assert y2020_09["airport_fee"] == pa.float64() and y2021["airport_fee"] == pa.float64()
     assert y2022["airport_fee"] == pa.float64() and "Airport_fee" not in y2022
     assert y2022["passenger_count"] == pa.float64() and y2022["RatecodeID"] == pa.float64()
-    assert y2019["tpep_pickup_datetime"] == pa.timestamp("ns") and y2022["tpep_pickup_datetime"] == pa.timestamp("us")
+    assert y2019["tpep_pickup_datetime"] == y2022["tpep_pickup_datetime"] == y2025["tpep_pickup_datetime"] == pa.timestamp("us")
     assert y2019["VendorID"] == pa.int64() and y2019["PULocationID"] == pa.int64()
+    assert y2023_01["VendorID"] == pa.int64() and y2023_01["passenger_count"] == pa.float64()  # changed in 2023-02
+    assert "airport_fee" in y2023_01 and "Airport_fee" not in y2023_01
     assert y2023["Airport_fee"] == pa.float64() and "airport_fee" not in y2023
     assert y2023["passenger_count"] == pa.int64() and y2023["RatecodeID"] == pa.int64()
     assert y2023["VendorID"] == pa.int32() and y2023["PULocationID"] == pa.int32() and y2023["DOLocationID"] == pa.int32()
-    assert y2023["payment_type"] == pa.int64() and y2023["store_and_fwd_flag"] == pa.string()
+    assert y2023["payment_type"] == pa.int64() and y2023["store_and_fwd_flag"] == pa.large_string()
+    assert y2022["store_and_fwd_flag"] == pa.string()
     assert "cbd_congestion_fee" not in y2023 and y2025["cbd_congestion_fee"] == pa.float64()
-    assert published_schema("yellow", "2019-06").names == YELLOW_ORDER
+    assert published_schema("yellow", "2019-06").names == YELLOW_ORDER + ["airport_fee"]
     assert published_schema("yellow", "2023-05").names == YELLOW_ORDER + ["Airport_fee"]
     assert published_schema("yellow", "2025-02").names == YELLOW_ORDER + ["Airport_fee", "cbd_congestion_fee"]
 
 
 def test_green_eras_follow_the_course_order_and_drift():
     course = [name for name, _ in schemas.GREEN]
-    g2020, g2022, g2023 = (_types("green", m) for m in ("2020-01", "2022-05", "2023-05"))
+    g2019, g2020, g2022, g2023 = (_types("green", m) for m in ("2019-08", "2020-01", "2022-05", "2023-05"))
     assert list(g2020) == course and list(g2023) == course
-    assert g2020["ehail_fee"] == pa.null() and g2022["ehail_fee"] == pa.float64() and g2023["ehail_fee"] == pa.float64()
+    assert g2019["ehail_fee"] == pa.float64() and g2020["ehail_fee"] == pa.null() and g2022["ehail_fee"] == pa.null()
+    assert g2023["ehail_fee"] == pa.float64()
     assert g2020["trip_type"] == pa.float64() and g2023["trip_type"] == pa.int64()
-    assert g2020["lpep_pickup_datetime"] == pa.timestamp("ns") and g2022["lpep_pickup_datetime"] == pa.timestamp("us")
+    assert g2020["payment_type"] == pa.float64() and g2023["payment_type"] == pa.int64()
+    assert g2020["lpep_pickup_datetime"] == g2022["lpep_pickup_datetime"] == pa.timestamp("us")
     assert g2023["VendorID"] == pa.int32() and g2023["passenger_count"] == pa.int64()
+    assert g2022["store_and_fwd_flag"] == pa.string() and g2023["store_and_fwd_flag"] == pa.large_string()
     assert published_schema("green", "2025-01").names == course + ["cbd_congestion_fee"]
 
 
 def test_for_hire_schemas_carry_the_course_columns():
     fhvhv_2020 = _types("fhvhv", "2020-01")
     for name, _ in schemas.FHVHV:
-        assert name in fhvhv_2020
-    assert fhvhv_2020["SR_Flag"] == pa.string() and fhvhv_2020["PULocationID"] == pa.int64()
-    assert "SR_Flag" not in _types("fhvhv", "2022-01")
-    assert _types("fhvhv", "2023-01")["PULocationID"] == pa.int32()
+        assert name in fhvhv_2020 or name == "SR_Flag"  # the parquet files never had it: clean fills nulls
+    assert "SR_Flag" not in fhvhv_2020 and fhvhv_2020["PULocationID"] == pa.int64()
+    assert _types("fhvhv", "2019-03")["wav_match_flag"] == pa.null()
+    assert _types("fhvhv", "2023-01")["PULocationID"] == pa.int64()
+    assert _types("fhvhv", "2023-02")["PULocationID"] == pa.int32()
+    assert _types("fhvhv", "2023-02")["hvfhs_license_num"] == pa.large_string()
     assert len(published_schema("fhvhv", "2022-01")) == 24
     fhv = published_schema("fhv", "2019-10")
     assert fhv.names == ["dispatching_base_num", "pickup_datetime", "dropOff_datetime", "PUlocationID",
@@ -363,17 +373,23 @@ def test_columns_match_the_real_2019_2020_csv_headers():
             assert [c for c in generated if c not in PARQUET_ONLY] == header, (taxi_type, month)
             checked += 1
         elif taxi_type == "fhvhv":
-            assert set(header) <= set(generated), (taxi_type, month)
+            assert set(header) - {"SR_Flag"} <= set(generated), (taxi_type, month)  # CSV-era only
         else:  # fhv: the parquet files spell dropOff_datetime / PUlocationID / DOlocationID
             assert [c.lower() for c in header] == [c.lower() for c in generated[: len(header)]], (taxi_type, month)
     assert checked >= 4
 
 
-def test_fhv_2019_publishes_sr_flag_as_double_as_the_tlc_did_and_text_after():
-    """The sample publishes the real eras' types: FHV 2019 SR_Flag double (1.0 or null), text from 2020."""
+def test_fhv_publishes_sr_flag_and_locations_in_the_tlc_eras_types():
+    """The sample publishes the real eras' types (eras.py [A]): FHV SR_Flag double (1.0 or null) up to 2019-02, an
+    all-null column of no type 2019-03..2023-01, int64 (1 or null) from 2023-02; PU/DOlocationID double, int64 in
+    2019-05..06 and from 2023-02."""
     table = generate_month("fhv", "2019-02", 20_000)
     assert table.schema.field("SR_Flag").type == pa.float64()
     assert set(pc.unique(pc.drop_null(table.column("SR_Flag"))).to_pylist()) == {1.0}
-    assert published_schema("fhv", "2020-02").field("SR_Flag").type == pa.string()
-    later = generate_month("fhv", "2020-02", 20_000)
-    assert set(pc.unique(pc.drop_null(later.column("SR_Flag"))).to_pylist()) == {"1"}
+    assert published_schema("fhv", "2020-02").field("SR_Flag").type == pa.null()
+    later = generate_month("fhv", "2023-03", 20_000)
+    assert later.schema.field("SR_Flag").type == pa.int64()
+    assert set(pc.unique(pc.drop_null(later.column("SR_Flag"))).to_pylist()) == {1}
+    assert later.schema.field("PUlocationID").type == pa.int64()
+    assert published_schema("fhv", "2019-05").field("PUlocationID").type == pa.int64()
+    assert published_schema("fhv", "2019-10").field("PUlocationID").type == pa.float64()
