@@ -2,7 +2,7 @@
 
 The TLC's monthly files drift: passenger_count is int64 one year and double another, ``SR_Flag`` is double in one
 FHV month, an all-null column in the next and text in the CSV backup, ``airport_fee`` becomes ``Airport_fee``,
-``ehail_fee`` is sometimes an all-null column of no type, older files store timestamps in nanoseconds (which Spark
+``ehail_fee`` is sometimes an all-null column of no type, files written by pandas store nanoseconds (which Spark
 reads as longs, see ``resources/spark.py``), some conversions publish every column as text, FHV files spell
 ``PUlocationID``. Every month is conformed on its own with the one canonical conversion per contract column that
 ``taxi_platform.conversions`` decides from the published type (the same decision raw's checks make), so the same

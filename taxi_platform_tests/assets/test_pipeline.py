@@ -136,7 +136,7 @@ def test_a_check_fails_on_a_tampered_report(one_month):
 
 def test_three_month_backfill_across_a_drift_is_one_run_one_spark_application(spark_resource, make_resources,
                                                                              lake_root):
-    """2022-12..2023-02 crosses the TLC's 2023 type change (double -> int64 counts, airport_fee -> Airport_fee)."""
+    """2022-12..2023-02 crosses the TLC's 2023-02 type change (double -> int64 counts, airport_fee -> Airport_fee)."""
     resources = make_resources(sample_rows_per_month=1500)
     app_before = spark_resource.get_session().sparkContext.applicationId
     result = run_months(resources, "2022-12", "2023-02")
@@ -144,10 +144,10 @@ def test_three_month_backfill_across_a_drift_is_one_run_one_spark_application(sp
     assert all(check_results(result).values())
     # the raw months really were published with different types
     raw_schemas = {m: pq.read_schema(lake_root / f"raw/yellow_trips/month={m}/part-00000.parquet")
-                   for m in ("2022-12", "2023-01")}
-    assert str(raw_schemas["2022-12"].field("passenger_count").type) == "double"
-    assert str(raw_schemas["2023-01"].field("passenger_count").type) == "int64"
-    assert "airport_fee" in raw_schemas["2022-12"].names and "Airport_fee" in raw_schemas["2023-01"].names
+                   for m in ("2023-01", "2023-02")}
+    assert str(raw_schemas["2023-01"].field("passenger_count").type) == "double"
+    assert str(raw_schemas["2023-02"].field("passenger_count").type) == "int64"
+    assert "airport_fee" in raw_schemas["2023-01"].names and "Airport_fee" in raw_schemas["2023-02"].names
     # ...and clean holds one schema for all three months
     clean = ds.dataset(lake_root / "clean/yellow_trips", format="parquet", partitioning="hive")
     assert str(clean.schema.field("passenger_count").type) == "int32"
