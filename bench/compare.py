@@ -80,3 +80,22 @@ def files_per_month(out: Path) -> dict[str, float]:
         if folders:
             result[dataset] = round(sum(len(list(f.glob("*.parquet"))) for f in folders) / len(folders), 2)
     return result
+
+
+QUARANTINES = ("quarantine/green_trips", "quarantine/yellow_trips")
+
+
+def quarantine_reasons(out: Path) -> dict[str, dict[str, dict[str, int]]]:
+    """{quarantine dataset: {month: {quarantine_reason: rows}}} of a variant (only the reason column is read)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    reasons: dict[str, dict[str, dict[str, int]]] = {}
+    for dataset in QUARANTINES:
+        for name in sorted((Path(out) / dataset).glob("month=*/*.parquet")):
+            month = name.parent.name.split("=", 1)[1]
+            by_reason = reasons.setdefault(dataset, {}).setdefault(month, {})
+            column = pq.read_table(name, columns=["quarantine_reason"]).column(0)
+            for item in pc.value_counts(column).to_pylist():
+                by_reason[item["values"]] = by_reason.get(item["values"], 0) + item["counts"]
+    return reasons

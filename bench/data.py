@@ -2,10 +2,12 @@
 
 Layout (the course's, which the platform's ``local`` source reads with its default template shape)::
 
-    {cache}/raw-{rows_per_month}-s{seed}/{taxi_type}/{year}/{month:02d}/part-00000.parquet
+    {cache}/raw-q2-{rows_per_month}-s{seed}/{taxi_type}/{year}/{month:02d}/part-00000.parquet
 
 ``rows_per_month`` counts green + yellow together (the issue's volume: 1.1M a month, 13.2M for 12 months), split
-evenly between the two types. Each file is written to a temporary name and renamed, so an interrupted generation
+evenly between the two types. On top of the sample's own quirks, each month carries the two kinds of bad rows the
+sample generator never publishes (``add_bench_quirks``): exact duplicate rows (``duplicate_row``) and a count that is
+not whole (``unparseable:passenger_count``), so every variant's quarantine rules are compared on them too. Each file is written to a temporary name and renamed, so an interrupted generation
 never leaves a half file that later runs would trust.
 """
 
@@ -63,11 +65,46 @@ class RawMonths:
 
 
 def raw_months(cache: Path, rows_per_month: int, seed: int) -> RawMonths:
-    return RawMonths(Path(cache).resolve() / f"raw-{rows_per_month}-s{seed}", rows_per_month, seed)
+    # "q2": months with the bench quirks (older caches lack them and are not reused)
+    return RawMonths(Path(cache).resolve() / f"raw-q2-{rows_per_month}-s{seed}", rows_per_month, seed)
+
+
+# Rows per month turned into copies of the row before them / given 1.5 passengers (at least one of each).
+DUPLICATE_RATE, FRACTIONAL_COUNT_RATE = 0.0005, 0.0002
+
+
+def add_bench_quirks(table, seed: int):
+    """``table`` (one generated month) with a few rows replaced by exact copies of the row before them and a few
+    ``passenger_count`` values set to 1.5 (where the era publishes it as a double, 2019-2022): the same row count,
+    deterministic from ``seed``."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if n < 4:
+        return table
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(np.arange(1, n), size=min(n - 1, max(2, int(n * DUPLICATE_RATE)) + max(1, int(
+        n * FRACTIONAL_COUNT_RATE))), replace=False)
+    copies, fractional = picked[:max(2, int(n * DUPLICATE_RATE))], picked[max(2, int(n * DUPLICATE_RATE)):]
+    order = np.arange(n)
+    order[copies] = copies - 1
+    table = table.take(pa.array(order))
+    index = table.schema.get_field_index("passenger_count")
+    if pa.types.is_floating(table.schema.field(index).type):
+        mask = np.zeros(n, dtype=bool)
+        mask[fractional] = True
+        field = table.schema.field(index)
+        counts = pc.if_else(pa.array(mask), pa.scalar(1.5, field.type), table.column(index))
+        table = table.set_column(index, field, counts)
+    return table
 
 
 def ensure_months(raw: RawMonths, months: list[str], log=print) -> dict:
     """Generate the months that are not cached yet; returns what was generated and how fast (rows/s, incl. writing)."""
+    import pyarrow.parquet as pq
+
     from taxi_platform.sample.generator import write_month
 
     generated_rows, seconds = 0, 0.0
@@ -80,8 +117,9 @@ def ensure_months(raw: RawMonths, months: list[str], log=print) -> dict:
             tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
             start = time.perf_counter()
             write_month(tmp, taxi_type, month, rows, seed=raw.seed)
-            os.replace(tmp, final)
             seconds += time.perf_counter() - start
+            pq.write_table(add_bench_quirks(pq.read_table(tmp), raw.seed), tmp)
+            os.replace(tmp, final)
             generated_rows += rows
         if generated_rows:
             log(f"  raw {month}: cached under {raw.root}")

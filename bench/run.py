@@ -17,7 +17,8 @@ Variants, each in a fresh interpreter (so every Spark variant pays its own JVM s
 Every repetition runs every variant once, interleaved (the order rotates between repetitions); before each run the
 data is ``sync``-ed and the input evicted from the page cache. ``--scaling-variants`` run at every month count of
 ``--months``; the others at ``--main-months`` only. The reports of platform, bare_spark and duckdb (and their
-datasets' row counts) are compared: the run fails if they differ. Writes ``--output`` (JSON: every run, the
+datasets' row counts per month, and the quarantines' rows per month and reason) are compared: the run fails if
+they differ. Writes ``--output`` (JSON: every run, the
 summary, the machine) and prints a table.
 """
 
@@ -309,7 +310,7 @@ def main(argv=None) -> int:
             group_outputs.setdefault(n, []).append(out)
             if variant in COMPARED and (variant, n) not in reports:
                 reports[(variant, n)] = compare.report_rows(out)
-                counts[(variant, n)] = compare.dataset_rows(out)
+                counts[(variant, n)] = {"rows": compare.dataset_rows(out), "reasons": compare.quarantine_reasons(out)}
                 files[f"{variant} {n}"] = compare.files_per_month(out)
         if not args.keep_outputs:
             for outs in group_outputs.values():
@@ -322,8 +323,9 @@ def main(argv=None) -> int:
         if variant == reference:
             continue
         problems = compare.differences(reports[(reference, n)], rows)
-        if counts[(reference, n)] != counts[(variant, n)]:
-            problems.append(f"dataset row counts differ: {counts[(reference, n)]} vs {counts[(variant, n)]}")
+        for what, label in (("rows", "dataset row counts"), ("reasons", "quarantine reasons")):
+            if counts[(reference, n)][what] != counts[(variant, n)][what]:
+                problems.append(f"{label} differ: {counts[(reference, n)][what]} vs {counts[(variant, n)][what]}")
         comparisons[f"{variant} vs {reference} at {n} months"] = "equal" if not problems else problems
         if problems:
             failures.append(f"{variant} and {reference} differ at {n} months: {problems}")

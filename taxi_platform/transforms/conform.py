@@ -16,12 +16,13 @@ and the row's first such column is named in the hidden column ``UNPARSEABLE_COLU
 from __future__ import annotations
 
 import re
-from typing import Optional
-
-from pyspark.sql import DataFrame
+from typing import TYPE_CHECKING, Optional
 
 from taxi_platform.conversions import FALLIBLE, spark_conversion
 from taxi_platform.schemas import CLEAN_SCHEMAS, COURSE_SCHEMAS, MONTH_COLUMN, required_columns
+
+if TYPE_CHECKING:  # the SQL text builders below need no Spark: the DuckDB bench variant reuses them
+    from pyspark.sql import DataFrame
 
 
 class ContractError(ValueError):
@@ -86,7 +87,7 @@ def converted(column: str, how: str, kind: str) -> str:
     raise ValueError(f"unknown conversion {how!r}")
 
 
-def _failed(column: str, how: str, value: str) -> str:
+def failed(column: str, how: str, value: str) -> str:
     """True where the published value is there but its conversion gave nothing."""
     present = f"nullif(trim({column}), '') IS NOT NULL" if how.startswith("parse_") else f"{column} IS NOT NULL"
     return f"({present} AND ({value}) IS NULL)"
@@ -127,7 +128,7 @@ def conform_expressions(published_dtypes: list[tuple[str, str]], taxi_type: str,
         value = converted(column, how, kind)
         expressions.append(f"{value} AS {quoted(clean_name)}")
         if how in FALLIBLE:
-            failures.append(f"WHEN {_failed(column, how, value)} THEN '{clean_name}'")
+            failures.append(f"WHEN {failed(column, how, value)} THEN '{clean_name}'")
     unparseable = f"CASE {' '.join(failures)} END" if failures else "CAST(NULL AS STRING)"
     expressions.append(f"{unparseable} AS {UNPARSEABLE_COLUMN}")
     return expressions

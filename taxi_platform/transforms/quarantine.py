@@ -111,13 +111,15 @@ def classify(conformed: DataFrame) -> DataFrame:
 
     ``conformed`` comes from ``transforms/conform.py``: its ``UNPARSEABLE_COLUMN`` (if present) gives the reason
     ``unparseable:<column>`` before every rule, and is dropped. Exact copies of a row (every column equal, the month
-    included) are ``duplicate_row`` after every rule: one copy keeps its verdict, the others are set aside (which
+    and the unparseable verdict included) are ``duplicate_row`` after every rule: one copy keeps its verdict, the others are set aside (which
     copy is kept does not matter: they are equal). This costs one shuffle over the month's rows.
     """
     from pyspark.sql import Window
 
     columns = [c for c in conformed.columns if c != UNPARSEABLE_COLUMN]
-    copy_number = F.row_number().over(Window.partitionBy(*[F.col(f"`{c}`") for c in columns]).orderBy(F.lit(1)))
+    # the unparseable verdict too: a row whose bad cell became null is not a copy of a row published with a null there
+    copy_number = F.row_number().over(
+        Window.partitionBy(*[F.col(f"`{c}`") for c in conformed.columns]).orderBy(F.lit(1)))
     reason = F.when(copy_number > 1, F.lit(DUPLICATE_ROW)).otherwise(F.lit(None).cast("string"))
     for name, condition in reversed(quarantine_rules(columns)):
         reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)

@@ -88,10 +88,24 @@ def test_the_same_work_gives_the_same_report_and_datasets(bench_run):
             for a, b in zip(got[key][1:], values[1:]):
                 assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6), (variant, key)
     # ...and the same clean, quarantine and core rows (the datasets behind the report)
-    for dataset in ("clean/green_trips", "clean/yellow_trips", "quarantine/green_trips", "core/trips"):
+    for dataset in ("clean/green_trips", "clean/yellow_trips", "quarantine/green_trips", "quarantine/yellow_trips",
+                    "core/trips"):
         rows = {v: ds.dataset(work / f"{v}-1m" / dataset, format="parquet", partitioning="hive").count_rows()
                 for v in SAME_WORK}
         assert len(set(rows.values())) == 1 and rows["platform"] > 0, (dataset, rows)
+    # ...and the same quarantine rows per month and reason, the rules the sample never triggers included (the bench
+    # input adds exact duplicate rows and fractional passenger counts): read here independently of bench.compare
+    reasons = {}
+    for variant in SAME_WORK:
+        for dataset in ("quarantine/green_trips", "quarantine/yellow_trips"):
+            table = ds.dataset(work / f"{variant}-1m" / dataset, format="parquet", partitioning="hive").to_table(
+                columns=["month", "quarantine_reason"])
+            counted = table.group_by(["month", "quarantine_reason"]).aggregate([("quarantine_reason", "count")])
+            reasons.setdefault(variant, {})[dataset] = sorted(
+                (str(r["month"]), r["quarantine_reason"], r["quarantine_reason_count"]) for r in counted.to_pylist())
+    assert reasons["platform"] == reasons["bare_spark"] == reasons["duckdb"], reasons
+    for dataset, rows in reasons["duckdb"].items():
+        assert {"duplicate_row", "unparseable:passenger_count"} <= {reason for _, reason, _ in rows}, (dataset, rows)
     assert all(v == "equal" for v in result["comparisons"].values()), result["comparisons"]
     # the course's script reports the same trips without quarantine: it has rows, in its single coalesce(1) file
     assert len(list((work / "course_script-1m" / "report").glob("*.parquet"))) == 1
