@@ -139,3 +139,37 @@ def test_an_unparseable_cell_quarantines_its_row_alike_in_csv_csv_gz_and_text_pa
     expected = expected_rows_with_bad_cells(taxi_type)
     assert sum(1 for r in expected if str(r[-1]).startswith("unparseable:")) >= 4
     assert got == {label: expected for label in files}
+
+
+def test_the_matrix_covers_every_type_the_eras_publish():
+    """Every (contract column, published type) of the eras (``sample/eras.py``, from the TLC's footers) 2019-01..2026-12
+    is one the matrix writes (``large_string`` as text: Spark and the conversions read it as ``string``)."""
+    import pyarrow as pa
+
+    from taxi_platform.sample.eras import published_schema
+    from taxi_platform.schemas import COURSE_SCHEMAS
+
+    def matrix_types(kind: str) -> set:
+        types = set()
+        for spec in VARIANTS.values():
+            if kind == "timestamp":
+                types.add(pa.string() if spec["ts"] == "text" else pa.timestamp("ns" if spec["ts"] == "int96" else
+                                                                             spec["ts"].replace("zoned", "ns")))
+            else:
+                for key in ("int", "double", "code"):
+                    types.add(pa.string() if spec[key] == "text" else spec[key])
+            if spec.get("null_type"):
+                types.add(pa.null())
+        return types | {pa.string()}
+
+    missing = set()
+    for taxi_type, contract in COURSE_SCHEMAS.items():
+        kinds = {name.lower(): kind for name, kind in contract}
+        for year in range(2019, 2027):
+            for month in range(1, 13):
+                for field in published_schema(taxi_type, f"{year}-{month:02d}"):
+                    kind = kinds.get(field.name.lower())
+                    published = pa.string() if field.type == pa.large_string() else field.type
+                    if kind and published not in matrix_types(kind):
+                        missing.add((taxi_type, field.name, str(field.type)))
+    assert not missing, sorted(missing)
