@@ -21,8 +21,9 @@ it, so they never disagree. No Spark and no pyarrow import here.
 | timestamp     | text ("YYYY-MM-DD HH:MM:SS", ISO 8601)    | ``parse_timestamp`` | not a timestamp                       |
 | any           | an all-null column of no type             | ``all_null``        | (none)                                |
 
-Text is parsed as the CSV path parses it: surrounding blanks ignored, ``''`` is null. A value that cannot be converted
-is never a crash: clean quarantines its row as ``unparseable:<column>``.
+Text is parsed the same way whoever published it (a parquet month of text columns, or a CSV month, which raw keeps as
+the CSV's text: ``sources/csv_backup.py``): surrounding blanks ignored, ``''`` is null. A value that cannot be
+converted is never a crash: clean quarantines its row as ``unparseable:<column>``.
 
 Timestamps are New York wall clocks, as the TLC publishes them. A zoned timestamp (parquet ``isAdjustedToUTC=true``,
 a ``tz`` in the arrow type, what pandas writes after ``tz_localize``) is an instant, not a wall clock, and Spark cannot

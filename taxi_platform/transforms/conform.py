@@ -55,7 +55,7 @@ def converted(column: str, how: str, kind: str) -> str:
     Fallible conversions give null for a value they cannot convert (``conversions.FALLIBLE``).
     """
     target = SQL_TYPES[kind]
-    text = f"nullif(trim({column}), '')"  # text is read as the CSV path reads it: blanks ignored, '' is null
+    text = f"nullif(trim({column}), '')"  # text (text parquet, every CSV month): blanks ignored, '' is null
     if how == "all_null":
         return f"CAST(NULL AS {target})"
     if how == "integer":
