@@ -174,14 +174,13 @@ def test_integer_columns_written_as_floats(spark, http_server, tmp_path):
 
     half = list(fields)
     half[3] = "1.5"
-    serve_csv(http_server, "floats", "yellow", "2020-07",
+    serve_csv(http_server, "half", "yellow", "2020-06",
               "\n".join([lines[0], ",".join(half)] + lines[2:]) + "\n")
-    path = backup(http_server, "floats").fetch_month("yellow", "2020-07", tmp_path).path
+    path = backup(http_server, "half").fetch_month("yellow", "2020-06", tmp_path / "half").path
     assert pq.read_table(path).column("passenger_count")[0].as_py() == "1.5"  # raw: as published
     reasons = [r.quarantine_reason for r in classify(conform_month(spark.read.parquet(str(path)), "yellow",
                                                                    month="2020-06")).collect()]
-    assert reasons[0] == "unparseable:passenger_count"
-    assert "unparseable:passenger_count" not in reasons[1:]
+    assert reasons.count("unparseable:passenger_count") == 1 and len(reasons) == len(lines) - 1
 
 
 def test_known_extra_column_is_dropped(http_server, tmp_path):
