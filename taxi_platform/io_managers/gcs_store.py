@@ -315,9 +315,13 @@ class GcsStore:
         import pyarrow.parquet as pq
 
         rows = pq.ParquetFile(str(local_path)).metadata.num_rows
-        staged = GcsLocation.parse(self.new_staging(label))
-        self.bucket.blob(staged.object_name("part-00000.parquet")).upload_from_filename(str(local_path))
-        self.publish(staged.uri, destination, label, what, rows)
+        staged = self.new_staging(label)
+        self.stage_file(local_path, self.join(staged, "part-00000.parquet"), what or destination)
+        self.publish(staged, destination, label, what, rows)
+
+    def stage_file(self, local_path, uri: str, what: str) -> None:
+        """Upload a local file to ``uri`` in staging."""
+        self.bucket.blob(GcsLocation.parse(uri).prefix).upload_from_filename(str(local_path), checksum="crc32c")
 
     def discard(self, staging: str) -> None:
         self._delete(self._list(GcsLocation.parse(staging), recursive=True))
