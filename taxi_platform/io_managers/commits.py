@@ -24,13 +24,16 @@ class Publish:
 
     ``staged``: the staged folder (local path or gs:// URI); ``destination``: the lake folder it replaces;
     ``what``: "dataset month" for messages (e.g. "clean/green_trips 2021-01"); ``expected_rows``: the rows the
-    writer produced for it (None when the writer could not count them: then only the folder's presence is checked).
+    writer produced for it (None when the writer could not count them: then only the folder's presence is checked);
+    ``unit``: items with the same non-empty unit (e.g. the month, for a step's outputs clean + quarantine) are one
+    commit unit on every store; the local store commits the whole list as one unit anyway (see ``gcs_store``).
     """
 
     staged: str
     destination: str
     what: str
     expected_rows: Optional[int] = None
+    unit: str = ""
 
 
 def is_data_file(name: str) -> bool:

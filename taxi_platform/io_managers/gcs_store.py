@@ -19,14 +19,32 @@ The platform reads only the files the current manifest names, so its reads see o
 concurrent writers did. A plain parquet reader listing a folder sees one version too, except the uncommitted copies
 of a crashed write, until ``vacuum``.
 
-Several folders of one commit (a step's outputs for a month, e.g. clean + quarantine) are all staged, verified and
-copied before the first manifest is replaced, so a failure in any of them replaces none; the manifests are then
-replaced one after the other (GCS has no multi-object transaction): only a crash in that short window can leave
-one folder new and the other old, and re-running the month mends it.
+Several folders of one commit are all staged, verified and copied before anything is committed, so a failure in any
+of them replaces none. Folders of one commit UNIT (``Publish.unit``: a step's outputs for one month, e.g. clean +
+quarantine of 2021-01) are committed by ONE object write too, since GCS has no multi-object transaction:
+
+- the unit has a **commit record** ``{root}/_commits/{hash of the folders}.json``: ``{"serial": n, "folders":
+  {folder URI: [file names]}, "write_id", "written_at"}``, replaced only with ``if_generation_match`` (serial + 1);
+- each folder's ``_manifest.json`` is then a **pointer**: ``{"group": record object, "after_serial": s, "files":
+  [the version it had before it was pointed]}``. A reader (``read_manifest``) takes the record's files for the folder
+  when the record's serial is above ``after_serial``, else the pointer's own files;
+- a unit commit (``_commit_group``): read the record; make every folder a pointer to it if it is not one yet (a
+  compare-and-swap of its manifest keeping the files it shows, with ``after_serial`` = the record's serial: readers see
+  no change); then compare-and-swap the record with every folder's new files (the commit point, one write). A
+  concurrent writer of the same unit that commits first makes the record write fail: re-read, retry, last committer
+  wins whole. A kill anywhere leaves the record either before or after: every folder of the unit is from one writer.
+- a folder of a unit written alone (``gcs_sync``'s upload, a single-output write) gets a plain manifest again; its
+  next unit commit points it back, with ``after_serial`` above the record's stale entry. Assumed (and true of the
+  platform): concurrent writers of a unit's folder are writers of that unit; a lone write racing a unit commit of
+  the same folder can lose the race silently to the unit's version (both are whole versions).
+
+Units of one commit (the months of a multi-month run) are committed one after the other: every month is whole and
+its folders from one writer; a crash between two months' records leaves earlier months new, later ones old.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -40,6 +58,7 @@ from taxi_platform.io_managers.errors import CommitError
 
 MANIFEST = "_manifest.json"
 STAGING_DIR = "_staging"
+COMMITS_DIR = "_commits"
 STALE_STAGING_SECONDS = 6 * 3600
 # How often a write re-reads the manifest and retries its commit when another writer committed the folder meanwhile.
 COMMIT_ATTEMPTS = 10
@@ -70,39 +89,83 @@ class GcsLocation:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A folder's current version: its file names, the write that made it, when, and the manifest's generation."""
+    """A folder's current version: its file names, the write that made it, when, and the manifest's generation.
+
+    For a folder of a commit unit (see the module docstring) ``files``/``write_id``/``written_at`` are those of the
+    version readers see (resolved through the commit record); ``group`` names the record object, ``after_serial``
+    and ``own_files`` are the pointer's own fields.
+    """
 
     files: list[str]
     write_id: str
     written_at: str
     generation: int  # 0: there is no manifest
+    group: str = ""
+    after_serial: int = 0
 
 
-def read_manifest(bucket, folder: GcsLocation) -> Manifest:
-    """The folder's manifest (generation 0 and no files when it has none), read consistently with its generation."""
+@dataclass(frozen=True)
+class CommitRecord:
+    """A commit unit's record: {folder URI: file names} of its last commit, its serial and the object's generation."""
+
+    folders: dict
+    serial: int
+    write_id: str
+    written_at: str
+    generation: int  # 0: there is no record yet
+
+
+def _read_json(bucket, name: str, what: str):
+    """(body, generation) of an object read consistently with its generation; (None, 0) when there is none."""
     from google.api_core import exceptions
 
     for _ in range(COMMIT_ATTEMPTS):
-        blob = bucket.get_blob(folder.object_name(MANIFEST))
+        blob = bucket.get_blob(name)
         if blob is None:
-            return Manifest([], "", "", 0)
+            return None, 0
         try:
-            body = json.loads(blob.download_as_bytes(if_generation_match=blob.generation))
+            return json.loads(blob.download_as_bytes(if_generation_match=blob.generation)), int(blob.generation)
         except (exceptions.PreconditionFailed, exceptions.NotFound):
             continue  # replaced between the two requests: read the new one
-        return Manifest(list(body["files"]), body.get("write_id", ""), body.get("written_at", ""), int(blob.generation))
-    raise CommitError(f"{folder.uri}: its manifest kept changing while being read")
+    raise CommitError(f"{what} kept changing while being read")
+
+
+def read_record(bucket, name: str) -> CommitRecord:
+    body, generation = _read_json(bucket, name, f"commit record gs://{bucket.name}/{name}")
+    if body is None:
+        return CommitRecord({}, 0, "", "", 0)
+    return CommitRecord(dict(body["folders"]), int(body["serial"]), body.get("write_id", ""),
+                        body.get("written_at", ""), generation)
+
+
+def read_manifest(bucket, folder: GcsLocation) -> Manifest:
+    """The folder's current version (generation 0 and no files when it has none), resolved through its unit's
+    commit record when the manifest is a pointer."""
+    body, generation = _read_json(bucket, folder.object_name(MANIFEST), f"{folder.uri}: its manifest")
+    if body is None:
+        return Manifest([], "", "", 0)
+    group, after = body.get("group", ""), int(body.get("after_serial", 0))
+    files, write_id, written_at = list(body["files"]), body.get("write_id", ""), body.get("written_at", "")
+    if group:
+        record = read_record(bucket, group)
+        if record.serial > after and folder.uri in record.folders:
+            files, write_id, written_at = list(record.folders[folder.uri]), record.write_id, record.written_at
+    return Manifest(files, write_id, written_at, generation, group, after)
 
 
 def write_manifest(bucket, folder: GcsLocation, names: list[str], write_id: str, if_generation_match: int,
-                   written_at: Optional[str] = None) -> None:
-    """Make ``names`` (files of ``folder``) its current version if the manifest is still at ``if_generation_match``.
+                   written_at: Optional[str] = None, group: str = "", after_serial: int = 0) -> None:
+    """Make ``names`` (files of ``folder``) its current version if the manifest is still at ``if_generation_match``
+    (with ``group``: a pointer to that commit record, ``names`` being the version it shows until the record's serial
+    exceeds ``after_serial``).
 
     One conditional object write, the commit point; raises ``google.api_core.exceptions.PreconditionFailed`` when
     another writer replaced the manifest since it was read.
     """
     manifest = {"files": names, "write_id": write_id,
                 "written_at": written_at or datetime.now(timezone.utc).isoformat()}
+    if group:
+        manifest.update(group=group, after_serial=after_serial)
     bucket.blob(folder.object_name(MANIFEST)).upload_from_string(
         json.dumps(manifest), content_type="application/json", if_generation_match=if_generation_match
     )
@@ -178,9 +241,16 @@ class GcsStore:
                 bucket.copy_blob(bucket.blob(GcsLocation.parse(uri).prefix), bucket, target.object_name(name))
                 names.append(name)
             copied.append((item, target, names))
+        units: dict[str, list[tuple[Publish, GcsLocation, list[str]]]] = {}
+        for entry in copied:  # items without a unit are a unit each
+            units.setdefault(entry[0].unit or f"\0{entry[1].uri}", []).append(entry)
         superseded: list[tuple[GcsLocation, set[str]]] = []
-        for item, target, names in copied:
-            superseded.append((target, self._commit(item, target, names, write_id)))
+        for entries in units.values():
+            if len(entries) == 1:
+                item, target, names = entries[0]
+                superseded.append((target, self._commit(item, target, names, write_id)))
+            else:
+                superseded += self._commit_group(entries, write_id)
         for target, old in superseded:
             self._delete_unnamed(target, old)
         for item in items:
@@ -200,6 +270,39 @@ class GcsStore:
         raise CommitError(f"{item.what}: {COMMIT_ATTEMPTS} other writers committed {target.uri} while this write "
                           "tried to; nothing of this write was published there")
 
+    def record_name(self, folders: Iterable[GcsLocation]) -> str:
+        """Object name of the commit record of a unit of these folders (the same for any order of them)."""
+        digest = hashlib.sha256("\n".join(sorted(f.uri for f in folders)).encode()).hexdigest()[:24]
+        return self.root.child(COMMITS_DIR, f"{digest}.json").prefix
+
+    def _commit_group(self, entries: list[tuple[Publish, GcsLocation, list[str]]],
+                      write_id: str) -> list[tuple[GcsLocation, set[str]]]:
+        """Commit the folders of one unit by one compare-and-swap of its commit record (module docstring);
+        returns each folder with the file names it superseded."""
+        from google.api_core import exceptions
+
+        bucket, group = self.bucket, self.record_name(e[1] for e in entries)
+        for _ in range(COMMIT_ATTEMPTS):
+            record = read_record(bucket, group)
+            current: dict[str, list[str]] = {}
+            try:
+                for _item, target, _names in entries:
+                    manifest = read_manifest(bucket, target)
+                    current[target.uri] = manifest.files
+                    if manifest.group != group:  # point it at the record, showing readers the same version
+                        write_manifest(bucket, target, manifest.files, manifest.write_id, manifest.generation,
+                                       manifest.written_at or None, group=group, after_serial=record.serial)
+                body = {"serial": record.serial + 1, "write_id": write_id,
+                        "written_at": datetime.now(timezone.utc).isoformat(),
+                        "folders": {**record.folders, **{t.uri: names for _, t, names in entries}}}
+                bucket.blob(group).upload_from_string(json.dumps(body), content_type="application/json",
+                                                      if_generation_match=record.generation)
+            except exceptions.PreconditionFailed:
+                continue  # another writer of the unit moved first: re-read; our copies are whole, commit over theirs
+            return [(t, set(current[t.uri]) - set(names)) for _, t, names in entries]
+        raise CommitError(f"{entries[0][0].what} (and the other folders of its unit): {COMMIT_ATTEMPTS} other writers "
+                          "committed it while this write tried to; nothing of this write was published there")
+
     def _delete_unnamed(self, folder: GcsLocation, candidates: set[str]) -> None:
         """Delete ``candidates`` (file names of ``folder``), never one the folder's current manifest names."""
         if not candidates:
@@ -212,9 +315,13 @@ class GcsStore:
         import pyarrow.parquet as pq
 
         rows = pq.ParquetFile(str(local_path)).metadata.num_rows
-        staged = GcsLocation.parse(self.new_staging(label))
-        self.bucket.blob(staged.object_name("part-00000.parquet")).upload_from_filename(str(local_path))
-        self.publish(staged.uri, destination, label, what, rows)
+        staged = self.new_staging(label)
+        self.stage_file(local_path, self.join(staged, "part-00000.parquet"), what or destination)
+        self.publish(staged, destination, label, what, rows)
+
+    def stage_file(self, local_path, uri: str, what: str) -> None:
+        """Upload a local file to ``uri`` in staging."""
+        self.bucket.blob(GcsLocation.parse(uri).prefix).upload_from_filename(str(local_path), checksum="crc32c")
 
     def discard(self, staging: str) -> None:
         self._delete(self._list(GcsLocation.parse(staging), recursive=True))

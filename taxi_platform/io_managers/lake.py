@@ -45,6 +45,7 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
+from dagster._core.execution.plan.outputs import StepOutputHandle  # the step's other outputs (Together)
 from pydantic import Field, PrivateAttr, field_validator
 
 from taxi_platform.io_managers.commits import Publish
@@ -85,6 +86,18 @@ class ObservedWrite:
     df: Any
     to_metadata: Callable[[Optional[dict], dict], dict]
     observation: Any = None
+
+
+@dataclass(frozen=True)
+class Together:
+    """The values of a step's outputs that carry ``lake/publish_together``, each output given this same object.
+
+    The lake stages all of them and commits them as one while handling the first one Dagster hands it, so that no
+    output of the group is recorded as materialized unless the commit of all of them succeeded (Dagster records an
+    output's materialization as soon as its ``handle_output`` returns, before the step's next output is handled).
+    """
+
+    values: dict[str, Any]  # output name -> what that output would be given on its own
 
 
 def observed_metrics(observation, timeout: float = OBSERVED_METRICS_TIMEOUT_SECONDS) -> Optional[dict]:
@@ -150,30 +163,71 @@ class LakeIOManager(ConfigurableIOManager):
         """Before any step: the bucket exists and the credentials work (a clear error instead of a failed write)."""
         self.store().check()
 
-    def teardown_after_execution(self, context) -> None:
-        """Staging of outputs whose step failed before all of its publish-together outputs were handled goes."""
-        store = self.store() if self._pending else None
-        for pending in self._pending.values():
-            for staging, _ in pending.values():
-                store.discard(staging)
-        self._pending.clear()
-
-    _pending: dict = PrivateAttr(default_factory=dict)
-
     # ---- writes ----------------------------------------------------------------------------------------------
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if obj is None:
             return
         store = self.store()
         store.recover()  # a writer finishes what dead writers left (a reader never needs to)
+        group = self._publish_group(context)
+        if group:
+            self._handle_together(store, context, obj, group)
+            return
+        staging, items, metadata = self._stage(store, context, obj)
+        try:
+            store.publish_all(items, context.run_id)
+        finally:
+            store.discard(staging)
+        context.add_output_metadata(metadata())
+
+    def _handle_together(self, store, context: OutputContext, obj: Any, group: set[str]) -> None:
+        """A publish-together output: the FIRST one handled stages every output of the group (``Together`` holds
+        their values) and commits them as one; Dagster records an output's materialization as soon as its
+        ``handle_output`` returns, so no output of the group is recorded before the commit. The others only add the
+        metadata of their part of that commit."""
+        if not isinstance(obj, Together) or set(obj.values) != group:
+            raise LakeError(f"{context.asset_key.to_user_string()}: outputs published together ({sorted(group)}) "
+                            "must each be given the same lake.Together holding all of their values")
+        step = (context.run_id, context.step_key)
+        done = self._committed.pop((step, context.name), None)
+        if done is not None:
+            context.add_output_metadata(done)
+            return
+        contexts = {name: context if name == context.name else context.step_context.get_output_context(
+            StepOutputHandle(context.step_key, name)) for name in sorted(group)}
+        staged: dict[str, tuple[str, list[Publish], Callable[[], dict]]] = {}
+        try:
+            for name, output in contexts.items():
+                staged[name] = self._stage(store, output, obj.values[name])
+            store.publish_all([i for name in sorted(staged) for i in staged[name][1]], context.run_id)
+        finally:
+            for staging, _, _ in staged.values():
+                store.discard(staging)
+        for name in contexts:
+            metadata = staged[name][2]()
+            if name == context.name:
+                context.add_output_metadata(metadata)
+            else:
+                self._committed[(step, name)] = metadata
+
+    _committed: dict = PrivateAttr(default_factory=dict)
+
+    def teardown_after_execution(self, context) -> None:
+        self._committed.clear()  # metadata of outputs whose handling never came (the step failed in between)
+
+    def _stage(self, store, context: OutputContext, obj: Any) -> tuple[str, list[Publish], Callable[[], dict]]:
+        """Stage one output: (staging folder, verified ``Publish`` items, a function giving its metadata).
+
+        The metadata describes the staged files (what the commit publishes); observed metrics come once written.
+        """
         key = context.asset_key
         spark_info: dict[str, str] = {}
         observed = obj if isinstance(obj, ObservedWrite) else None
         if observed is not None:
             obj = observed.df
         if isinstance(obj, MonthFiles):
-            months = self._store_month_files(store, context, obj)  # no Spark: raw files are moved as they are
-            written = self._written_metadata(store, key, self.month_files(store, key, months), months)
+            staging, items = self._stage_month_files(store, context, obj)  # no Spark: raw files as they are
+            months = [i.unit for i in items]
         else:
             # Where Spark ran this write: target, master or Spark Connect address, version, Spark UI URL.
             spark_info = self.spark.describe()
@@ -183,37 +237,22 @@ class LakeIOManager(ConfigurableIOManager):
             else:
                 months = None
                 staging, items = self._stage_whole(store, context, obj)
-            # what is published is what was verified in staging: metadata from the staged files themselves
+        try:
             files = {(m if months is not None else ""): store.staged_files(i.staged) or []
                      for m, i in zip(months or [""], items)}
             written = self._written_metadata(store, key, files, months)
-            self._publish(store, context, staging, items)
-        extra = {}
-        if observed is not None:
-            metrics = observed_metrics(observed.observation) if observed.observation is not None else None
-            extra = observed.to_metadata(metrics, written)
-        context.add_output_metadata({**written, **spark_info, **extra})
+        except BaseException:
+            store.discard(staging)
+            raise
 
-    def _publish(self, store, context: OutputContext, staging: str, items: list[Publish]) -> None:
-        """Publish now, or, for an output of a publish-together group, once the group's last output is staged."""
-        group = self._publish_group(context)
-        if not group:
-            try:
-                store.publish_all(items, context.run_id)
-            finally:
-                store.discard(staging)
-            return
-        step = (context.run_id, context.step_key)
-        pending = self._pending.setdefault(step, {})
-        pending[context.name] = (staging, items)
-        if not group <= set(pending):
-            return  # published with the step's other outputs
-        del self._pending[step]
-        try:
-            store.publish_all([i for name in sorted(pending) for i in pending[name][1]], context.run_id)
-        finally:
-            for staging_of, _ in pending.values():
-                store.discard(staging_of)
+        def metadata() -> dict:
+            extra = {}
+            if observed is not None:
+                metrics = observed_metrics(observed.observation) if observed.observation is not None else None
+                extra = observed.to_metadata(metrics, written)
+            return {**written, **spark_info, **extra}
+
+        return staging, items, metadata
 
     @staticmethod
     def _publish_group(context: OutputContext) -> set[str]:
@@ -271,7 +310,7 @@ class LakeIOManager(ConfigurableIOManager):
             if files > 1:
                 folders.update(self._compact(store, staging, schema, files))
             items = [Publish(folders[m], self.month_uri(key, m), f"{name} {m}",
-                             None if expected is None else expected.get(m, 0)) for m in months]
+                             None if expected is None else expected.get(m, 0), unit=m) for m in months]
         except BaseException:
             store.discard(staging)
             raise
@@ -298,19 +337,34 @@ class LakeIOManager(ConfigurableIOManager):
             compacted[month] = target
         return compacted
 
-    def _store_month_files(self, store, context: OutputContext, obj: MonthFiles) -> list[str]:
+    def _stage_month_files(self, store, context: OutputContext, obj: MonthFiles) -> tuple[str, list[Publish]]:
+        """Stage every month's file, one ``Publish`` per month: the months are then committed together (all or
+        none on the local store; on GCS all verified and copied before the first month is committed)."""
         key = context.asset_key
+        name = key.to_user_string()
         months = list(context.asset_partition_keys) if context.has_asset_partitions else sorted(obj.files)
         missing = [m for m in months if m not in obj.files]
         if missing:
-            raise LakeError(f"{key.to_user_string()}: no file was produced for months {missing}")
+            obj.cleanup()
+            raise LakeError(f"{name}: no file was produced for months {missing}")
+        staging = store.new_staging(context.run_id)
         try:
+            items = []
             for month in months:
-                store.put_file(obj.files[month], self.month_uri(key, month), context.run_id,
-                               f"{key.to_user_string()} {month}")
+                staged = store.join(staging, f"{MONTH_COLUMN}={month}")
+                try:
+                    rows = pq.ParquetFile(str(obj.files[month])).metadata.num_rows
+                except Exception as error:
+                    raise LakeError(f"{name} {month}: the file {obj.files[month]} is not readable parquet ({error}); "
+                                    "nothing was replaced") from error
+                store.stage_file(obj.files[month], store.join(staged, "part-00000.parquet"), f"{name} {month}")
+                items.append(Publish(staged, self.month_uri(key, month), f"{name} {month}", rows, unit=month))
+        except BaseException:
+            store.discard(staging)
+            raise
         finally:
             obj.cleanup()
-        return months
+        return staging, items
 
     def _stage_whole(self, store, context: OutputContext, df) -> tuple[str, list[Publish]]:
         df, counted = _count_rows_by_month(df, None)

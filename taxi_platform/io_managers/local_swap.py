@@ -522,19 +522,22 @@ class LocalStore:
     def publish_all(self, items: list[Publish], label: str) -> None:
         publish_all(self.root, items)
 
+    def stage_file(self, local_path, uri: str, what: str) -> None:
+        """Move a local file to ``uri`` in staging (its folders created)."""
+        try:
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(local_path), uri)
+        except OSError as error:
+            raise CommitError(f"{what}: staging the file failed ({errno.errorcode.get(error.errno, error.errno)}: "
+                              f"{error.strerror}); nothing was replaced") from error
+
     def put_file(self, local_path, destination: str, label: str, what: str = "") -> None:
         import pyarrow.parquet as pq
 
         rows = pq.ParquetFile(str(local_path)).metadata.num_rows
         staged = new_staging_dir(self.root, label)
         try:
-            try:
-                staged.mkdir(parents=True)
-                shutil.move(str(local_path), staged / "part-00000.parquet")
-            except OSError as error:
-                raise CommitError(f"{what or destination}: staging the file failed "
-                                  f"({errno.errorcode.get(error.errno, error.errno)}: {error.strerror}); "
-                                  "nothing was replaced") from error
+            self.stage_file(local_path, str(staged / "part-00000.parquet"), what or destination)
             publish_all(self.root, [Publish(str(staged), destination, what or destination, rows)])
         finally:
             release_staging(staged)

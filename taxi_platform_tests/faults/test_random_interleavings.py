@@ -11,16 +11,23 @@ the platform does (the store's current files).
 
 Asserted in EVERY iteration: each dataset's month is whole and equal to exactly one writer's version (A's or B's:
 the survivor always commits, a killed writer's commit is whole or absent), plain and platform readers see the same
-rows, and no staged data is left. On the local store also: clean and quarantine come from the same writer (one
-commit). On GCS a kill between the two manifest writes may leave them from different writers (documented in
-``gcs_store``): counted and reported, not asserted.
+rows, no staged data is left, and clean and quarantine come from the same writer (one commit, on both stores).
+
+On GCS a random instant rarely lands right at an object write, so every third iteration kills the victim just
+before or just after one of the conditional object writes (``if_generation_match``) its commit makes, drawn at
+random: with one manifest per folder that includes a kill between the clean and the quarantine manifest writes (the
+old design failed there); with the unit's commit record, a kill on either side of the record write. The month
+starts with plain per-folder manifests (as an older store or ``gcs_sync`` leaves them), and is put back to them
+every 12 iterations, so commits that turn them into pointers to the record are killed too.
 """
 
+import json
 import os
 import random
 import signal
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -51,15 +58,17 @@ def fork(action) -> int:
     return pid
 
 
-def run_iteration(rng: random.Random, write, duration: float) -> tuple[str, int]:
-    """Fork writers A and B of the same month; SIGKILL one at a random instant; returns (killed, its exit status)."""
-    pids = {tag: fork(lambda tag=tag: write(tag)) for tag in ("A", "B")}
+def run_iteration(rng: random.Random, write, duration: float, kill_at: int = 0) -> tuple[str, int]:
+    """Fork writers A and B of the same month; SIGKILL one at a random instant (or, with ``kill_at``, at that point
+    of its conditional object writes: see ``die_at_conditional_write``); returns (killed, its exit status)."""
     victim = rng.choice("AB")
-    time.sleep(rng.uniform(0, duration * 1.3))
-    try:
-        os.kill(pids[victim], signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    pids = {tag: fork(lambda tag=tag: write(tag, kill_at if tag == victim else 0)) for tag in ("A", "B")}
+    if not kill_at:
+        time.sleep(rng.uniform(0, duration * 1.3))
+        try:
+            os.kill(pids[victim], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     status = {}
     for tag, pid in pids.items():
         _, status[tag] = os.waitpid(pid, 0)
@@ -71,7 +80,7 @@ def run_iteration(rng: random.Random, write, duration: float) -> tuple[str, int]
 def measured(write) -> float:
     """Seconds one writer takes (the window the kill is drawn from)."""
     start = time.monotonic()
-    _, status = os.waitpid(fork(lambda: write("A")), 0)
+    _, status = os.waitpid(fork(lambda: write("A", 0)), 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     return time.monotonic() - start
 
@@ -94,7 +103,7 @@ def test_two_local_writers_and_a_kill_leave_every_month_whole(tmp_path):
     store = LocalStore(str(tmp_path / "lake"))
     store.check()
 
-    def write(tag: str) -> None:
+    def write(tag: str, _: int = 0) -> None:
         items = []
         staging = Path(store.new_staging(f"w{tag}"))
         for i, dataset in enumerate(DATASETS):
@@ -103,7 +112,8 @@ def test_two_local_writers_and_a_kill_leave_every_month_whole(tmp_path):
             rows = ROWS[tag][i]
             pq.write_table(table(tag, rows)[: rows // 2], folder / f"part-{tag}-0.parquet")
             pq.write_table(table(tag, rows)[rows // 2:], folder / f"part-{tag}-1.parquet")
-            items.append(Publish(str(folder), str(store.root / dataset / "month=2021-01"), f"{dataset} 2021-01", rows))
+            items.append(Publish(str(folder), str(store.root / dataset / "month=2021-01"), f"{dataset} 2021-01", rows,
+                                 "2021-01"))
         store.recover()  # what a writer does first
         store.publish_all(items, tag)
         store.discard(str(staging))
@@ -155,7 +165,9 @@ def test_two_gcs_writers_and_a_kill_leave_every_month_whole(fake_gcs, tmp_path, 
     def new_store() -> GcsStore:  # a client of its own in every process (never one shared across a fork)
         return GcsStore(root, GcpResource(project=project, gcs_endpoint=fake_gcs.endpoint).storage_client())
 
-    def write(tag: str) -> None:
+    def write(tag: str, kill_at: int = 0, unit: str = "2021-01") -> None:
+        if kill_at:
+            die_at_conditional_write(kill_at)
         store = new_store()
         staging = store.new_staging(f"w{tag}")
         items = []
@@ -164,8 +176,11 @@ def test_two_gcs_writers_and_a_kill_leave_every_month_whole(fake_gcs, tmp_path, 
             for half in range(2):
                 name = f"{folder.split('/', 3)[3]}/part-{half}.parquet"
                 store.bucket.blob(name).upload_from_filename(str(files[tag, i, half]))
-            items.append(Publish(folder, store.join(root, dataset, "month=2021-01"), f"{dataset} 2021-01", ROWS[tag][i]))
+            items.append(Publish(folder, store.join(root, dataset, "month=2021-01"), f"{dataset} 2021-01", ROWS[tag][i],
+                                 unit))
         store.publish_all(items, tag)
+        if kill_at:  # the other writer made the pointers first: fewer writes than drawn; killed after the commit
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def read(store: GcsStore, dataset: str):
         folder = store.join(root, dataset, "month=2021-01")
@@ -181,16 +196,75 @@ def test_two_gcs_writers_and_a_kill_leave_every_month_whole(fake_gcs, tmp_path, 
             ns += part.column("n").to_pylist()
         return tags, ns
 
-    write("O")
+    write("O", unit="")  # plain manifests, one per folder
     duration = measured(write)
+    write("O", unit="")
+    writes = conditional_writes_of(lambda: write("O"))  # a commit of the unit: pointers + record the first time
+    assert writes == 3, writes
+    write("O", unit="")
+    points = range(1, 2 * writes + 1)  # before and after each of those writes
     rng = random.Random(SEED)
     checker = new_store()
-    split = 0
+    killed_at = Counter()
     for iteration in range(ITERATIONS):  # each iteration starts from the version the previous one left
-        victim, _ = run_iteration(rng, write, duration)
+        if iteration % 12 == 6:  # back to plain manifests (a whole version, as gcs_sync writes one): migrations again
+            write(rng.choice("AB"), unit="")
+        writes_now = conditional_writes_of(lambda: None, checker.bucket, f"lake/{DATASETS[0]}/month=2021-01")
+        kill_at = rng.choice([k for k in points if (k + 1) // 2 <= writes_now]) if iteration % 3 == 0 else 0
+        victim, status = run_iteration(rng, write, duration, kill_at)
+        if kill_at:
+            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (iteration, status)
+            killed_at[writes_now, kill_at] += 1
         checker.vacuum(grace_seconds=0)  # both writers are done: nothing uncommitted is still needed
         versions = [version_of(*read(checker, dataset), i) for i, dataset in enumerate(DATASETS)]
-        assert all(v in ("A", "B") for v in versions), (iteration, victim, versions)
-        split += versions[0] != versions[1]
+        assert versions[0] in ("A", "B") and versions[1] == versions[0], (iteration, victim, kill_after, versions)
         assert not list(checker.client.list_blobs(bucket, prefix="lake/_staging/")), iteration
-    print(f"GCS: {split} of {ITERATIONS} iterations ended with clean and quarantine from different writers")
+    print(f"GCS: kills at (conditional writes of the commit, point): {sorted(killed_at.items())}")
+    # kills on both sides of every conditional write, of the first (migrating) commits and of the steady ones
+    assert {k for (w, k) in killed_at if w == 1} == {1, 2}, killed_at
+    assert len({k for (w, k) in killed_at if w == 3}) >= 3, killed_at
+
+
+def die_at_conditional_write(point: int) -> None:
+    """In a forked writer: SIGKILL this process at ``point`` of its conditional object writes: 2n-1 = just before
+    the n-th is sent, 2n = just after it succeeded."""
+    from google.cloud.storage import Blob
+
+    upload, done = Blob.upload_from_string, [0]
+
+    def counted(self, *args, **kwargs):
+        conditional = kwargs.get("if_generation_match") is not None
+        if conditional and 2 * done[0] + 1 == point:
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = upload(self, *args, **kwargs)
+        if conditional:
+            done[0] += 1
+            if 2 * done[0] == point:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    Blob.upload_from_string = counted
+
+
+def conditional_writes_of(action, bucket=None, folder: str = "") -> int:
+    """How many conditional object writes ``action`` makes (run in this process, counted, then restored); with
+    ``bucket`` and ``folder`` (no action): how many the next commit of the month will make (1 when the folder's
+    manifest already points at the unit's commit record, else a pointer per folder + the record; 2 with the old
+    one manifest per folder)."""
+    from google.cloud.storage import Blob
+
+    if bucket is not None:
+        manifest = json.loads(bucket.blob(f"{folder}/_manifest.json").download_as_bytes())
+        return 1 if manifest.get("group") else len(DATASETS) + 1
+    upload, done = Blob.upload_from_string, [0]
+
+    def counted(self, *args, **kwargs):
+        done[0] += kwargs.get("if_generation_match") is not None
+        return upload(self, *args, **kwargs)
+
+    Blob.upload_from_string = counted
+    try:
+        action()
+    finally:
+        Blob.upload_from_string = upload
+    return done[0]

@@ -162,6 +162,45 @@ def test_month_files_load_month_by_month_whatever_their_published_schemas(resour
     }
 
 
+def test_raw_months_of_one_run_are_committed_all_or_nothing(resources, lake_root, tmp_path):
+    """#14 (left open, point 4): a single-run backfill of raw months whose month k is broken replaces NO month (before,
+    months < k were already new and months > k old)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from taxi_platform.io_managers.lake import LAYOUT_KEY, MONTH_FILES_LAYOUT
+    from taxi_platform.io_managers.month_files import MonthFiles
+
+    raw_key = AssetKey(["test", "raw_months"])
+    months = ["2021-01", "2021-02", "2021-03"]
+
+    def build(version: int, broken: str = ""):
+        @asset(key=raw_key, partitions_def=monthly_partitions, backfill_policy=BackfillPolicy.single_run(),
+               io_manager_key="lake_io_manager", metadata={LAYOUT_KEY: MONTH_FILES_LAYOUT})
+        def raw_months(context):
+            files = {}
+            for month in context.partition_keys:
+                files[month] = tmp_path / f"v{version}-{month}.parquet"
+                if month == broken:  # a download cut short: not parquet
+                    files[month].write_bytes(b"PAR1 truncated")
+                else:
+                    pq.write_table(pa.table({"v": [version] * 3}), files[month])
+            return MonthFiles(files=files)
+
+        return raw_months
+
+    assert materialize([build(1)], resources=resources, tags=range_tags(months[0], months[-1])).success
+    with pytest.raises(LakeError, match=r"test/raw_months 2021-02: the file .* is not readable parquet"):
+        materialize([build(2, broken="2021-02")], resources=resources, tags=range_tags(months[0], months[-1]))
+    for month in months:
+        assert ds.dataset(lake_root / f"test/raw_months/month={month}", format="parquet").to_table() \
+            .column("v").to_pylist() == [1, 1, 1], month
+    assert materialize([build(3)], resources=resources, tags=range_tags(months[0], months[-1])).success
+    for month in months:
+        assert ds.dataset(lake_root / f"test/raw_months/month={month}", format="parquet").to_table() \
+            .column("v").to_pylist() == [3, 3, 3], month
+
+
 def test_missing_month_is_a_clear_error(resources):
     _, counts = make_assets(lambda m: 1)
     from dagster import AssetSpec
@@ -193,10 +232,12 @@ def test_a_staged_month_removed_under_the_write_fails_the_run_and_keeps_the_mont
 
 def test_outputs_published_together_stay_old_together_when_the_step_fails(resources, lake_root):
     """#14.7: a step's two outputs (like clean + quarantine) are one commit: the second one failing (rows outside
-    the run's months) leaves BOTH with their old version; before, the first was already replaced."""
-    from dagster import AssetOut, Output, multi_asset
+    the run's months) leaves BOTH with their old version; before, the first was already replaced.
+    And the run's event log records NO materialization of either for the month (before, the first output was
+    recorded as materialized although the lake kept its old month)."""
+    from dagster import AssetOut, DagsterInstance, Output, multi_asset
 
-    from taxi_platform.io_managers.lake import PUBLISH_TOGETHER_KEY
+    from taxi_platform.io_managers.lake import PUBLISH_TOGETHER_KEY, Together
 
     def step(value: float, bad_month: str = None):
         @multi_asset(outs={n: AssetOut(key=AssetKey(["test", n]), io_manager_key="lake_io_manager",
@@ -205,21 +246,55 @@ def test_outputs_published_together_stay_old_together_when_the_step_fails(resour
         def pair(context, spark: SparkResource):
             month = context.partition_key
             session = spark.get_session()
-            yield Output(session.createDataFrame([(value, month)], "x double, month string"), "first")
-            yield Output(session.createDataFrame([(value, bad_month or month)], "x double, month string"), "second")
+            together = Together({
+                "first": session.createDataFrame([(value, month)], "x double, month string"),
+                "second": session.createDataFrame([(value, bad_month or month)], "x double, month string"),
+            })
+            yield Output(together, "first")
+            yield Output(together, "second")
 
         return pair
 
-    assert materialize([step(1.0)], resources=resources, partition_key="2021-01").success
-    with pytest.raises(LakeError, match=r"test/second: rows for months \['2020-12'\] are outside"):
-        materialize([step(2.0, bad_month="2020-12")], resources=resources, partition_key="2021-01")
+    def recorded(instance, run_id: str) -> list[str]:
+        return sorted(e.asset_materialization.asset_key.to_user_string()
+                      for e in instance.all_logs(run_id) if e.is_dagster_event and e.dagster_event.is_step_materialization)
+
+    instance = DagsterInstance.ephemeral()
+    good = materialize([step(1.0)], resources=resources, partition_key="2021-01", instance=instance)
+    assert good.success and recorded(instance, good.run_id) == ["test/first", "test/second"]
+    failed = materialize([step(2.0, bad_month="2020-12")], resources=resources, partition_key="2021-01",
+                         instance=instance, raise_on_error=False)
+    assert not failed.success
+    error = failed.get_step_failure_events()[0].step_failure_data.error
+    assert "test/second: rows for months ['2020-12'] are outside" in str(error.cause or error), error
+    assert recorded(instance, failed.run_id) == []  # neither output recorded as materialized
     for name in ("first", "second"):
         table = ds.dataset(lake_root / f"test/{name}/month=2021-01", format="parquet").to_table()
         assert table.column("x").to_pylist() == [1.0], name
+        latest = instance.get_latest_materialization_event(AssetKey(["test", name]))
+        assert latest.run_id == good.run_id, name  # the instance's latest is the version the lake holds
     assert not [p for p in (lake_root / "_staging").iterdir() if not p.name.endswith(".lock")]
     assert materialize([step(3.0)], resources=resources, partition_key="2021-01").success
     for name in ("first", "second"):
         assert ds.dataset(lake_root / f"test/{name}/month=2021-01", format="parquet").to_table().column("x").to_pylist() == [3.0]
+
+
+def test_publish_together_outputs_need_together(resources):
+    """A publish-together output given a plain value fails before anything is staged, naming the outputs."""
+    from dagster import AssetOut, Output, multi_asset
+
+    from taxi_platform.io_managers.lake import PUBLISH_TOGETHER_KEY
+
+    @multi_asset(outs={n: AssetOut(key=AssetKey(["test", n]), io_manager_key="lake_io_manager",
+                                   metadata={PUBLISH_TOGETHER_KEY: True}) for n in ("first", "second")},
+                 partitions_def=monthly_partitions, name="pair")
+    def pair(context, spark: SparkResource):
+        frame = spark.get_session().createDataFrame([(1.0, context.partition_key)], "x double, month string")
+        yield Output(frame, "first")
+        yield Output(frame, "second")
+
+    with pytest.raises(LakeError, match=r"\['first', 'second'\]\) must each be given the same lake.Together"):
+        materialize([pair], resources=resources, partition_key="2021-01")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import uuid
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, BackfillPolicy, MetadataValue, Output, multi_asset
 
 from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_key
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, PUBLISH_TOGETHER_KEY, ObservedWrite
+from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, PUBLISH_TOGETHER_KEY, ObservedWrite, Together
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.defs.metadata import column_schema
 from taxi_platform.schemas import CLEAN_SCHEMAS, QUARANTINE_REASON_COLUMN, quarantine_schema
@@ -89,15 +89,16 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
                              f"{sum(reasons.values())} quarantined {reasons}")
             return {}
 
-        # The lake writes each output, then calls its function with (observed counts, what it wrote); the
-        # quarantine goes first, so the clean output's quarantined_rows is known when it is yielded.
-        yield Output(ObservedWrite(quarantined.observe(observation, *reason_count_columns()), quarantine_metadata,
-                                   observation), output_name="quarantine")
-        yield Output(
-            ObservedWrite(clean_rows(classified), log_counts),
-            output_name="clean",
-            metadata={"quarantined_rows": sum(reasons.values())},
-        )
+        # Both outputs get the same Together: the lake stages and commits both while handling the first (none is
+        # recorded as materialized unless both were committed), then calls each function with (observed counts,
+        # what it wrote); the quarantine is staged first, so its reasons are known when clean is yielded.
+        together = Together({
+            "quarantine": ObservedWrite(quarantined.observe(observation, *reason_count_columns()),
+                                        quarantine_metadata, observation),
+            "clean": ObservedWrite(clean_rows(classified), log_counts),
+        })
+        yield Output(together, output_name="quarantine")
+        yield Output(together, output_name="clean", metadata={"quarantined_rows": sum(reasons.values())})
 
     return _clean
 
