@@ -5,13 +5,18 @@ one run per backfill, in their own asset group ("for_hire") so the monthly reven
 does not pull them in. The quarantine rules that read fare/total/distance columns do not apply to them (they have
 none, see ``transforms/quarantine.py``).
 
-Registration (definitions.py / checks): ``fhv_assets`` and ``fhv_checks``.
+Each raw month is fetched from an observed source month (``source/{fhv,fhvhv}_trips``, built by the revenue
+pipeline's ``build_source_asset``: the same data versions, ETag / Last-Modified + length, size + mtime + hash, seed),
+so the for-hire automation (``automation.py``) re-runs exactly a new or re-published fhv/fhvhv month.
+
+Registration (definitions.py / checks): ``fhv_source_assets``, ``fhv_assets`` and ``fhv_checks``.
 """
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, MetadataValue, Output, asset
 
 from taxi_platform.defs.revenue.clean import build_clean_assets, clean_key, quarantine_key
 from taxi_platform.defs.revenue.raw import build_raw_asset, raw_key
+from taxi_platform.defs.revenue.sources import build_source_asset, source_key
 
 # importing taxi_platform.checks (its __init__) also silences the preview warning of partitioned asset checks
 from taxi_platform.checks.contracts import build_schema_check
@@ -67,7 +72,8 @@ def fhvhv_base_ids(context: AssetExecutionContext, trips) -> Output:
     )
 
 
-fhv_raw_assets = [build_raw_asset(t, group_name=FOR_HIRE_GROUP) for t in FHV_TAXI_TYPES]
+fhv_source_assets = [build_source_asset(t) for t in FHV_TAXI_TYPES]
+fhv_raw_assets = [build_raw_asset(t, group_name=FOR_HIRE_GROUP, source=source_key(t)) for t in FHV_TAXI_TYPES]
 fhv_clean_assets = [build_clean_assets(t, group_name=FOR_HIRE_GROUP) for t in FHV_TAXI_TYPES]
 
 fhv_assets = [*fhv_raw_assets, *fhv_clean_assets, fhvhv_base_ids]
