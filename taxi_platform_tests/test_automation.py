@@ -24,6 +24,8 @@ from dagster._core.definitions.automation_tick_evaluation_context import build_r
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.definitions.observe import observe  # what the UI's "Observe sources" runs
 
+from taxi_platform.defs.for_hire.automation import FOR_HIRE_AUTOMATION_SENSOR, for_hire_source_months_observation
+from taxi_platform.defs.for_hire.definitions import for_hire_defs
 from taxi_platform.defs.revenue.automation import (
     OBSERVATION_SENSOR,
     SOURCE_MONTH_CHANGED,
@@ -49,15 +51,22 @@ def path_of(taxi_type: str, month: str) -> str:
     return URL_PATH.format(taxi_type=taxi_type, year=year, month=int(number))
 
 
-class Platform:
-    """The revenue pipeline's definitions, a Dagster instance, and the automation's cursor between ticks."""
+FHV_SIDE = {"raw/fhv_trips", "clean/fhv_trips", "quarantine/fhv_trips"}
+FHVHV_SIDE = {"raw/fhvhv_trips", "clean/fhvhv_trips", "quarantine/fhvhv_trips", "analytics/fhvhv_base_ids"}
 
-    def __init__(self, instance: DagsterInstance, sources: TaxiSourceResource, lake_root: str = "unused-lake"):
+
+class Platform:
+    """A pipeline's definitions (default: revenue) and its observation sensor, a Dagster instance, and the
+    automation's cursor between ticks."""
+
+    def __init__(self, instance: DagsterInstance, sources: TaxiSourceResource, lake_root: str = "unused-lake",
+                 pipeline=revenue_defs, observation_sensor=source_months_observation):
         resources = {**resources_for(env={"TAXI_LAKE_ROOT": lake_root}), "sources": sources}
-        self.defs = Definitions.merge(revenue_defs(), Definitions(resources=resources))
+        self.defs = Definitions.merge(pipeline(), Definitions(resources=resources))
         self.graph = self.defs.resolve_asset_graph()
         self.instance = instance
         self.sources = sources
+        self.observation_sensor = observation_sensor
         self.cursor = None
         self.sensor_cursor = None
 
@@ -65,7 +74,7 @@ class Platform:
         """One tick of the observation sensor; its observations are recorded as the sensor daemon records them."""
         context = build_sensor_context(instance=self.instance, cursor=self.sensor_cursor,
                                        resources={"sources": self.sources})
-        result = source_months_observation(context)
+        result = self.observation_sensor(context)
         assert isinstance(result, SensorResult)
         self.sensor_cursor = result.cursor
         for event in result.asset_events or []:
@@ -159,6 +168,50 @@ def test_new_and_republished_months_run_once_and_nothing_else(instance):
         assert platform.observe_tick() == [] and platform.automation_tick() == {}
 
 
+def test_for_hire_months_new_republished_and_unchanged_run_exactly_that_month(instance):
+    """The for-hire pipeline, same scheme: a new fhv/fhvhv month -> one run of it; fhvhv re-published (a new ETag) ->
+    one re-run of that month's fhvhv side only (fhv and the other months untouched); nothing changed -> no run."""
+    keys = monthly_partitions.get_partition_keys()
+    earlier, previous = keys[-3], keys[-2]
+    with scripted_http_server("automation-for-hire") as server:
+        def publish(taxi_type: str, month: str, etag: str):
+            server.add(path_of(taxi_type, month), b"x" * 64, headers={"ETag": etag})
+
+        publish("fhv", earlier, '"fhv-e-1"')
+        publish("fhvhv", earlier, '"hv-e-1"')
+        sources = TaxiSourceResource(kind="tlc", tlc_url_template=server.base_url + URL_PATH)
+        platform = Platform(instance, sources, pipeline=for_hire_defs,
+                            observation_sensor=for_hire_source_months_observation)
+        assert platform.automation_tick() == {}
+
+        # a new month of both types: one run of that month with both sides
+        observed = platform.observe_tick()
+        assert {(e.asset_key.to_user_string(), e.partition) for e in observed} == {
+            ("source/fhv_trips", earlier), ("source/fhvhv_trips", earlier)}
+        assert platform.automation_tick() == {earlier: FHV_SIDE | FHVHV_SIDE}
+        platform.run(earlier, FHV_SIDE | FHVHV_SIDE)
+        assert platform.automation_tick() == {}
+
+        # the next month appears for fhvhv only: one run of it, fhvhv side only
+        publish("fhvhv", previous, '"hv-p-1"')
+        assert [(e.asset_key, e.partition) for e in platform.observe_tick()] == [(source_key("fhvhv"), previous)]
+        assert platform.automation_tick() == {previous: FHVHV_SIDE}
+        platform.run(previous, FHVHV_SIDE)
+
+        # nothing changed: nothing recorded, no run
+        assert platform.observe_tick() == []
+        assert platform.automation_tick() == {}
+
+        # the TLC re-publishes fhvhv of the earlier month: one re-run of that month's fhvhv side, nothing else
+        publish("fhvhv", earlier, '"hv-e-2"')
+        changed = platform.observe_tick()
+        assert [(e.asset_key, e.partition, e.tags[DATA_VERSION_TAG]) for e in changed] == [
+            (source_key("fhvhv"), earlier, 'etag="hv-e-2"')]
+        assert platform.automation_tick() == {earlier: FHVHV_SIDE}
+        platform.run(earlier, FHVHV_SIDE)
+        assert platform.observe_tick() == [] and platform.automation_tick() == {}
+
+
 def test_a_source_that_cannot_answer_now_changes_nothing(instance):
     month = monthly_partitions.get_partition_keys()[-2]
     with scripted_http_server("automation-503") as server:
@@ -215,11 +268,15 @@ def test_automation_is_declared_on_the_pipeline_and_starts_stopped():
 
     graph = defs.resolve_asset_graph()
     assert graph.get(source_key("green")).is_observable
-    for name in (OBSERVATION_SENSOR, "revenue_automation"):
+    for name in (OBSERVATION_SENSOR, "revenue_automation", "for_hire_source_months_observation",
+                 FOR_HIRE_AUTOMATION_SENSOR):
         assert defs.resolve_sensor_def(name).default_status.value == "STOPPED"
     assert source_months_observation.minimum_interval_seconds == 3600
-    raw = graph.get(AssetKey(["raw", "green_trips"]))
-    assert raw.automation_condition == SOURCE_MONTH_CHANGED and source_key("green") in raw.parent_keys
+    assert for_hire_source_months_observation.minimum_interval_seconds == 3600
+    for taxi_type in ("green", "yellow", "fhv", "fhvhv"):
+        assert graph.get(source_key(taxi_type)).is_observable
+        raw = graph.get(AssetKey(["raw", f"{taxi_type}_trips"]))
+        assert raw.automation_condition == SOURCE_MONTH_CHANGED and source_key(taxi_type) in raw.parent_keys
 
 
 SIGNED = "?X-Amz-Credential=AKIAEXAMPLE%2F20210101&X-Amz-Signature=5ec7e75ec7e7&token=t0k3n-abc"

@@ -60,6 +60,10 @@ def test_newest_published_month_must_reach_the_report_within_max_lag(instance):
     assert passed and (facts["newest_month"], facts["state"], facts["materialized_at"]) == (newest, "pending", "none")
     passed, facts = evaluate(instance, later_seconds=DAY + 60)  # a day later, still not in the report
     assert not passed and facts["state"] == "missing" and facts["lag_hours"] > 24
+    # the sentence the UI shows with the check's status
+    check = build_freshness_check(max_lag=timedelta(hours=24), clock=lambda: time.time() + DAY + 60)
+    assert check(build_asset_check_context(instance=instance)).description == (
+        f"{newest} was published 24.02 h ago and is still not in the report (allowed: 24 h).")
 
     make_report(instance, newest)
     passed, facts = evaluate(instance, later_seconds=DAY + 60)

@@ -58,7 +58,7 @@ class TaxiSourceResource(ConfigurableResource):
     sample_rows_per_month: int = Field(
         default=50_000,
         description="kind=sample: YELLOW rows generated per month; with sample_volumes=realistic the other types get "
-        "their real share of it (e.g. 2021-01: green 5.5 %, fhv 84 %, fhvhv 8.7x; taxi_platform/sample/volumes.py).",
+        "their real share of it (e.g. 2021-01: green 5.6 %, fhv 84 %, fhvhv 8.7x; taxi_platform/sample/volumes.py).",
     )
     sample_volumes: Literal["realistic", "equal"] = Field(
         default="realistic",

@@ -4,7 +4,9 @@ Planted: a service-account keyfile (its path in the env var the deployment is to
 template carrying userinfo and an S3-style presigned query, served by a scripted loopback server. Month 2021-01 is
 served and materializes; for 2021-02 the green file redirects to another host (a refused redirect, its Location
 signed too) and yellow's server answers 503: the run fails in its raw steps with the errors quoting those URLs. The
-observation sensor asks the same source for 2021-02 (both unknown for now). Then everything is grepped: captured stdout/stderr (Spark's and Dagster's
+observation sensor asks the same source for 2021-02 (both unknown for now). The raw steps keep their retry path
+(yellow's 503 is transient: one STEP_UP_FOR_RETRY, then the failure) with a delay of a tenth of a second instead of
+the production policy's 20/60/140 s waits, which made this test take over four minutes. Then everything is grepped: captured stdout/stderr (Spark's and Dagster's
 log output included), every file of the run's Dagster instance (event log with every log line, metadata, check
 results, errors; run records), the materialization metadata, the sensor's skip message, and /proc/*/cmdline of every
 process on the machine.
@@ -14,10 +16,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, build_sensor_context, materialize
+from dagster import DagsterEventType, DagsterInstance, RetryPolicy, build_sensor_context, materialize
 
 from taxi_platform.defs.revenue.automation import build_observation_sensor
 from taxi_platform.defs.revenue.checks import asset_checks
+from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, build_raw_asset, raw_key
+from taxi_platform.defs.revenue.sources import source_key
 from taxi_platform.resources.deployments import resources_for
 from taxi_platform.sample.generator import write_month
 from taxi_platform_tests.dataproc.fakes import write_service_account_keyfile
@@ -28,6 +32,12 @@ pytestmark = [pytest.mark.spark, pytest.mark.gcp]
 
 ROWS = 1500
 PATH = "/trip-data/{taxi_type}_tripdata_{month}.parquet"
+# the production graph, but raw retries a transient error once after 0.1 s (RAW_RETRY_POLICY waits 20, 60, 140 s)
+ONE_QUICK_RETRY = RetryPolicy(max_retries=1, delay=0.1)
+GRAPH = [
+    *[build_raw_asset(t, retry_policy=ONE_QUICK_RETRY, source=source_key(t)) for t in RAW_TAXI_TYPES],
+    *[a for a in MONTHLY if not a.keys & {raw_key(t) for t in RAW_TAXI_TYPES}],
+]
 
 
 def all_command_lines() -> str:
@@ -72,8 +82,8 @@ def test_no_planted_secret_in_any_output_of_a_gcp_run(gcp_env, tmp_path, monkeyp
 
         instance = DagsterInstance.local_temp(str(instance_dir))
         try:
-            good = materialize(MONTHLY + asset_checks, resources=resources, partition_key="2021-01", instance=instance)
-            bad = materialize(MONTHLY + asset_checks, resources=resources, partition_key="2021-02", instance=instance,
+            good = materialize(GRAPH + asset_checks, resources=resources, partition_key="2021-01", instance=instance)
+            bad = materialize(GRAPH + asset_checks, resources=resources, partition_key="2021-02", instance=instance,
                               raise_on_error=False)
         finally:
             instance.dispose()
@@ -91,6 +101,8 @@ def test_no_planted_secret_in_any_output_of_a_gcp_run(gcp_env, tmp_path, monkeyp
     failures = "\n".join(e.step_failure_data.error.to_string() for e in bad.get_step_failure_events())
     assert "RedirectRefusedError" in failures and "redirect from 127.0.0.1 to 127.0.0.2 refused" in failures
     assert "HTTP 503" in failures and "?<redacted>" in failures
+    retried = [e for e in bad.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    assert [e.step_key for e in retried] == ["raw__yellow_trips"]  # the retry path's messages are grepped too
     metadata = "\n".join(str(e.materialization.metadata) for e in good.get_asset_materialization_events())
     assert f"127.0.0.1:{port}/trip-data/green_tripdata_2021-01.parquet?<redacted>" in metadata
     skip = tick.skip_reason.skip_message if tick.skip_reason else str(tick.run_requests)

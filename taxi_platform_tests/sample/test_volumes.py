@@ -9,12 +9,15 @@ from taxi_platform.sample.volumes import sample_rows
 
 
 def test_rows_follow_the_real_monthly_ratios_of_each_era():
-    # 2021-01: yellow 1.37M, green 76K, fhv 1.15M, fhvhv 11.9M trips
-    assert {t: sample_rows(t, "2021-01", 137_000) for t in ("yellow", "green", "fhv", "fhvhv")} == {
-        "yellow": 137_000, "green": 7_600, "fhv": 115_000, "fhvhv": 1_190_000}
-    # 2019-01: yellow 7.7M, green 630K
-    assert sample_rows("green", "2019-01", 77_000) == 6_300
-    assert sample_rows("green", "2020-06", 70_000) == sample_rows("green", "2019-02", 70_000) == 5_750
+    # 2021-01 files: yellow 1,369,769, green 76,518, fhv 1,154,112, fhvhv 11,908,468 trips
+    assert {t: sample_rows(t, "2021-01", 1_369_769) for t in ("yellow", "green", "fhv", "fhvhv")} == {
+        "yellow": 1_369_769, "green": 76_518, "fhv": 1_154_112, "fhvhv": 11_908_468}
+    assert {t: sample_rows(t, "2021-01", 137_000) for t in ("green", "fhv", "fhvhv")} == {
+        "green": 7_653, "fhv": 115_431, "fhvhv": 1_191_048}
+    # 2019-01: yellow 7,696,617, green 672,105 (parquet; the course's CSV has 630,918)
+    assert sample_rows("green", "2019-01", 7_696_617) == 672_105
+    # a month between two rows takes the older row: 2020-06 is counted as 2019-02 (green 615,594 / yellow 7,049,370)
+    assert sample_rows("green", "2020-06", 70_000) == sample_rows("green", "2019-02", 70_000) == 6_113
     assert sample_rows("green", "2024-05", 3_070) == 68
     assert sample_rows("green", "2021-01", 1) == 1 and sample_rows("green", "2021-01", 0) == 0
     with pytest.raises(ValueError, match="unknown taxi type"):
@@ -27,7 +30,7 @@ def test_the_sample_source_publishes_yellow_far_above_green_and_equal_on_request
     realistic = TaxiSourceResource(kind="sample", sample_rows_per_month=2_740, sample_seed=3)
     files = {t: realistic.fetch_month(t, "2021-01", tmp_path / t) for t in ("yellow", "green")}
     rows = {t: pq.ParquetFile(f.path).metadata.num_rows for t, f in files.items()}
-    assert rows == {"yellow": 2_740, "green": 152}
+    assert rows == {"yellow": 2_740, "green": 153}
     green_revenue = sum(v for v in pq.read_table(files["green"].path, columns=["total_amount"]).column(0).to_pylist()
                         if v is not None)
     yellow_revenue = sum(v for v in pq.read_table(files["yellow"].path, columns=["total_amount"]).column(0).to_pylist()

@@ -39,8 +39,14 @@ nux:
   enabled: false
 concurrency:
   runs:
-    max_concurrent_runs: 1   # the test's runs go one after the other (one Spark JVM at a time on a 2-core machine)
+    # one Spark run at a time (one Spark JVM on a 2-core machine); the test's light runs (observing the sources,
+    # the freshness check: no Spark) go beside it instead of queueing behind it
+    max_concurrent_runs: 2
+    tag_concurrency_limits:
+      - key: "{spark_tag}"
+        limit: 1
 """
+SPARK_RUN_TAG = "taxi_platform_tests/spark"  # the test tags its Spark runs (and its backfill) with it
 
 
 def free_port() -> int:
@@ -81,7 +87,7 @@ def processes_with_marker(marker: str) -> list[Process]:
 class DagsterDev:
     """Start with ``start()``, talk GraphQL with ``gql()``, stop with ``stop()`` (returns what was left behind)."""
 
-    def __init__(self, workdir: Path, *, sample_rows: int = 2000):
+    def __init__(self, workdir: Path, *, sample_rows: int = 2000, extra_env: dict[str, str] | None = None):
         self.workdir = workdir
         self.home = workdir / "dagster_home"
         self.lake = workdir / "lake"
@@ -93,6 +99,7 @@ class DagsterDev:
         self.http = requests.Session()
         self.http.trust_env = False  # never through a proxy: the server is on 127.0.0.1
         self.sample_rows = sample_rows
+        self.extra_env = dict(extra_env or {})  # TAXI_* settings a test needs on top of the defaults below
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
@@ -114,11 +121,12 @@ class DagsterDev:
             no_proxy="127.0.0.1,localhost",
             **{MARKER_VAR: self.marker},
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 180.0) -> None:
         self.home.mkdir(parents=True)
-        (self.home / "dagster.yaml").write_text(INSTANCE_YAML)
+        (self.home / "dagster.yaml").write_text(INSTANCE_YAML.replace("{spark_tag}", SPARK_RUN_TAG))
         self.lake.mkdir(parents=True)
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(

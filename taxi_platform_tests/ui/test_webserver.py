@@ -1,14 +1,18 @@
 """The Dagster UI, for real: `dagster dev` (webserver + daemon) on a free loopback port with the project's
 workspace.yaml, driven through its GraphQL API as the UI drives it, and looked at with a headless Chromium.
 
-One server for the module (about 5-10 s to start). Right after it is up, the module launches its two runs, as a user
-would from the UI: a single-partition run of the monthly_revenue job for 2021-01, and a backfill of 2021-02..2021-04
-of the job's assets (their single_run backfill policy makes it ONE run). The instance runs one run at a time, so the
-backfill's run waits for the first. Each test then waits for what it needs. At the end the server is stopped by PID
+One server for the module (about 5-10 s to start). Right after it is up, the module launches its runs, as a user
+would from the UI: a single-partition run of the monthly_revenue job for 2021-01, a backfill of 2021-02..2021-04
+of the job's assets (their single_run backfill policy makes it ONE run), and "Observe sources" of
+source/{green,yellow}_trips. The instance runs one Spark run at a time (the backfill's run waits for the first); the
+light runs (the observation, then the report's freshness check ``newest_month_fresh``) go beside them. The server's
+``TAXI_REPORT_MAX_LAG_HOURS`` is tiny, so the check fails for the newest observed month (never materialized here)
+and the report's Checks tab must show it failed, with its description. Each test then waits for what it needs. At the end the server is stopped by PID
 and no process of its tree (run workers and their Spark JVMs included) may be left.
 """
 
 import json
+import re
 import shutil
 import time
 from datetime import datetime, timezone
@@ -16,12 +20,19 @@ from datetime import datetime, timezone
 import pyarrow.dataset as ds
 import pytest
 
+from taxi_platform.defs.revenue.freshness import MAX_LAG_ENV_VAR
 from taxi_platform.defs.revenue.jobs import FRESHNESS_CHECK
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.sample.volumes import sample_rows
 from taxi_platform_tests.conftest import REPO_ROOT
 from taxi_platform_tests.ui.browser import chromium_or_skip, open_markdown_image, render
-from taxi_platform_tests.ui.dagster_dev import LOCATION, REPOSITORY, DagsterDev, processes_with_marker
+from taxi_platform_tests.ui.dagster_dev import (
+    LOCATION,
+    REPOSITORY,
+    SPARK_RUN_TAG,
+    DagsterDev,
+    processes_with_marker,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
 
@@ -35,12 +46,14 @@ MONTHLY_ASSETS = {
 RUN_TIMEOUT = 420  # seconds; a run takes ~30-60 s here, more on a loaded machine
 REPO_SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+MAX_LAG_HOURS = "0.001"  # 3.6 s: the newest month, never materialized here, is late by the time the check runs
+SOURCES = [["source", "green_trips"], ["source", "yellow_trips"]]
 
 
 # ---- the server and the runs ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
-    server = DagsterDev(tmp_path_factory.mktemp("dagster-ui"))
+    server = DagsterDev(tmp_path_factory.mktemp("dagster-ui"), extra_env={MAX_LAG_ENV_VAR: MAX_LAG_HOURS})
     try:
         server.start()
     except BaseException:
@@ -52,29 +65,39 @@ def dagster_ui(tmp_path_factory):
     assert not leftovers, "processes of the dagster dev tree left after it stopped:\n" + "\n".join(map(str, leftovers))
 
 
-@pytest.fixture(scope="module")
-def launched(dagster_ui):
-    """Both runs launched at once (the instance runs them one after the other): {"single": run id, "backfill": id}."""
-    data = dagster_ui.gql(
+def launch_run(server: DagsterDev, selector: dict, tags: dict[str, str] | None = None) -> str:
+    """launchRun as the UI sends it; -> the run id."""
+    data = server.gql(
         """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
              __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
-             ... on RunConfigValidationInvalid { errors { message } } } }""",
+             ... on InvalidSubsetError { message } ... on RunConfigValidationInvalid { errors { message } } } }""",
         params={
-            "selector": {**REPO_SELECTOR, "jobName": "monthly_revenue"},
-            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": SINGLE_MONTH}]},
+            "selector": {**REPO_SELECTOR, **selector},
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
         },
     )["launchRun"]
     assert data["__typename"] == "LaunchRunSuccess", data
-    single = data["run"]["runId"]
+    return data["run"]["runId"]
+
+
+@pytest.fixture(scope="module")
+def launched(dagster_ui):
+    """The runs launched at once: {"single": run id, "backfill": backfill id, "observe": run id}. The two Spark runs
+    go one after the other; the observation of the sources (the UI's "Observe sources") goes beside them."""
+    single = launch_run(dagster_ui, {"jobName": "monthly_revenue"},
+                        tags={"dagster/partition": SINGLE_MONTH, SPARK_RUN_TAG: "true"})
+    observe = launch_run(dagster_ui, {"jobName": "__ASSET_JOB", "assetSelection": [{"path": p} for p in SOURCES],
+                                      "assetCheckSelection": []})
 
     keys = [{"path": key.split("/")} for key in sorted(MONTHLY_ASSETS)]
     data = dagster_ui.gql(
         """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
              __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
-        params={"assetSelection": keys, "partitionNames": BACKFILL_MONTHS, "title": "ui test: three months"},
+        params={"assetSelection": keys, "partitionNames": BACKFILL_MONTHS, "title": "ui test: three months",
+                "tags": [{"key": SPARK_RUN_TAG, "value": "true"}]},
     )["launchPartitionBackfill"]
     assert data["__typename"] == "LaunchBackfillSuccess", data
-    return {"single": single, "backfill": data["backfillId"]}
+    return {"single": single, "backfill": data["backfillId"], "observe": observe}
 
 
 RUN_FIELDS = "runId status tags { key value } assetSelection { path }"
@@ -143,6 +166,23 @@ def backfill(dagster_ui, launched):
         time.sleep(2)
         data = dagster_ui.gql(query)["partitionBackfillOrError"]
     return data, run
+
+
+@pytest.fixture(scope="module")
+def freshness(dagster_ui, launched):
+    """The sources observed (every month of the sample), then the report's freshness check run on its own, as the
+    UI's "Execute" on the Checks tab does; -> its latest execution {runId status evaluation {success description}}."""
+    wait_for_run(dagster_ui, launched["observe"])
+    run_id = launch_run(dagster_ui, {"jobName": "__ASSET_JOB", "assetSelection": [], "assetCheckSelection": [
+        {"assetKey": {"path": REPORT}, "name": FRESHNESS_CHECK}]})
+    wait_for_run(dagster_ui, run_id)
+    executions = dagster_ui.gql(
+        """query($key: AssetKeyInput!, $check: String!) { assetCheckExecutions(assetKey: $key, checkName: $check,
+             limit: 5) { runId status evaluation { success description } } }""",
+        key={"path": REPORT}, check=FRESHNESS_CHECK,
+    )["assetCheckExecutions"]
+    assert executions and executions[0]["runId"] == run_id, executions
+    return executions[0]
 
 
 def materializations(server: DagsterDev, run_id: str) -> list[dict]:
@@ -240,6 +280,8 @@ def test_graphql_lists_the_assets_their_partitions_jobs_and_the_sensor(dagster_u
     observation = by_name["source_months_observation"]
     assert observation["sensorState"]["status"] == "STOPPED" and observation["minIntervalSeconds"] == 3600
     assert by_name["revenue_automation"]["sensorState"]["status"] == "STOPPED"
+    for name in ("for_hire_source_months_observation", "for_hire_automation"):  # the for-hire pipeline's pair
+        assert by_name[name]["sensorState"]["status"] == "STOPPED", name
 
 
 def test_observation_sensor_dry_run_in_the_code_server_sees_every_published_month(dagster_ui):
@@ -259,6 +301,29 @@ def test_observation_sensor_dry_run_in_the_code_server_sees_every_published_mont
     assert result["runRequests"] == []
     months = monthly_partitions.get_partition_keys()
     assert set(json.loads(result["cursor"])) == {f"{t}/{m}" for t in ("green", "yellow") for m in months}
+
+
+def test_the_report_checks_tab_shows_the_freshness_check_failed_with_its_description(dagster_ui, freshness, tmp_path):
+    """The newest month every source type published (observed: the month in progress) is not in the report after
+    MAX_LAG_HOURS: the check fails, and the report's Checks tab says so, with the check's sentence about the month.
+    Placed before the tests that wait for the Spark runs: its two light runs and its page go beside the first one."""
+    chromium = chromium_or_skip()
+    newest = monthly_partitions.get_partition_keys()[-1]
+    assert (freshness["status"], freshness["evaluation"]["success"]) == ("FAILED", False), freshness
+    description = freshness["evaluation"]["description"]
+    assert re.fullmatch(rf"{newest} was published [0-9.]+ h ago and is still not in the report "
+                        rf"\(allowed: {MAX_LAG_HOURS} h\)\.", description), description
+
+    page = render(chromium, f"{dagster_ui.url}/assets/reports/revenue_monthly_zone?view=checks&checkDetail="
+                  f"{FRESHNESS_CHECK}",
+                  tmp_path / "report-checks.png")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy2(page.screenshot, ARTIFACTS / page.screenshot.name)
+    (ARTIFACTS / "report-checks.html").write_text(page.html)
+    assert f"| {FRESHNESS_CHECK} | Failed |" in page.text, page.text[:3000]  # the check list: name, status
+    latest = page.text.split("Latest execution", 1)[-1][:400]
+    assert f"| {description} |" in latest and "| Failed |" in latest, latest  # the selected check's latest result
+    assert f"| newest_month | {newest} |" in page.text and "| state | missing |" in page.text  # its metadata
 
 
 def test_single_partition_run_materializes_the_month_and_passes_every_check(dagster_ui, single_run):

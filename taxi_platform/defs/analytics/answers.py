@@ -30,7 +30,6 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
-    BackfillPolicy,
     Config,
     MetadataValue,
     Output,
@@ -38,16 +37,15 @@ from dagster import (
     TableColumn,
     TableRecord,
     TableSchema,
-    asset,
 )
 from pydantic import Field
 
+from taxi_platform.defs.monthly import monthly_lake_asset
 from taxi_platform.defs.revenue.clean import clean_key, quarantine_key
-from taxi_platform.defs.metadata import column_schema
 from taxi_platform.defs.reference.zones import TAXI_ZONES_KEY
 from taxi_platform.checks.contracts import build_schema_check
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, OPTIONAL_INPUT_KEY, LakeIOManager
-from taxi_platform.partitions import monthly_partitions, parse_month
+from taxi_platform.io_managers.lake import OPTIONAL_INPUT_KEY, LakeIOManager
+from taxi_platform.partitions import parse_month
 from taxi_platform.resources.spark import SparkResource
 from taxi_platform.transforms.answers import MONTHLY_ANSWERS_SCHEMA
 
@@ -155,16 +153,11 @@ def answers_metadata(rows: list[dict]) -> dict:
     return metadata
 
 
-@asset(
+@monthly_lake_asset(
     key=MONTHLY_ANSWERS_KEY,
     ins={"zones": AssetIn(key=TAXI_ZONES_KEY), **ANSWER_INS},
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key="lake_io_manager",
-    metadata={
-        FILES_PER_PARTITION_KEY: 1,
-        "dagster/column_schema": column_schema(MONTHLY_ANSWERS_SCHEMA),
-    },
+    contract=MONTHLY_ANSWERS_SCHEMA,
+    files_per_partition=1,
     group_name="analytics",
     kinds={"spark", "parquet"},
     description="The course's homework answers for a month of one taxi type (config): Spark version, average "

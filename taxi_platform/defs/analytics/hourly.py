@@ -1,20 +1,18 @@
 """reports/hourly_revenue_by_zone: the course's hourly revenue per pickup zone, green vs yellow, with zone names."""
 
 
-from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey
 
+from taxi_platform.defs.monthly import monthly_lake_asset
 from taxi_platform.defs.revenue.clean import clean_key
-from taxi_platform.defs.metadata import column_schema
 from taxi_platform.defs.reference.zones import TAXI_ZONES_KEY
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
-from taxi_platform.partitions import monthly_partitions
 from taxi_platform.transforms.hourly import HOURLY_REVENUE_BY_ZONE_SCHEMA
 from taxi_platform.transforms.hourly import hourly_revenue_by_zone as hourly_revenue_by_zone_of
 
 HOURLY_REVENUE_BY_ZONE_KEY = AssetKey(["reports", "hourly_revenue_by_zone"])
 
 
-@asset(
+@monthly_lake_asset(
     key=HOURLY_REVENUE_BY_ZONE_KEY,
     # ref/taxi_zones is unpartitioned: the lake IO manager loads it whole (its input has no asset partitions)
     ins={
@@ -22,13 +20,8 @@ HOURLY_REVENUE_BY_ZONE_KEY = AssetKey(["reports", "hourly_revenue_by_zone"])
         "yellow": AssetIn(key=clean_key("yellow")),
         "zones": AssetIn(key=TAXI_ZONES_KEY),
     },
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key="lake_io_manager",
-    metadata={
-        FILES_PER_PARTITION_KEY: 1,
-        "dagster/column_schema": column_schema(HOURLY_REVENUE_BY_ZONE_SCHEMA),
-    },
+    contract=HOURLY_REVENUE_BY_ZONE_SCHEMA,
+    files_per_partition=1,
     group_name="analytics",
     kinds={"spark", "parquet"},
     description="Per pickup hour and zone (pickups from 2020-01-01, as the course): green and yellow revenue "

@@ -22,22 +22,12 @@
 
 from typing import Literal
 
-from dagster import (
-    AssetExecutionContext,
-    AssetIn,
-    AssetKey,
-    BackfillPolicy,
-    Config,
-    MetadataValue,
-    Output,
-    asset,
-)
+from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MetadataValue, Output
 from pydantic import Field
 
+from taxi_platform.defs.monthly import monthly_lake_asset
 from taxi_platform.defs.revenue.core import TRIPS_KEY
-from taxi_platform.defs.metadata import column_schema
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, OPTIONAL_INPUT_KEY
-from taxi_platform.partitions import monthly_partitions
+from taxi_platform.io_managers.lake import OPTIONAL_INPUT_KEY
 from taxi_platform.transforms.duration_model import (
     DEFAULT_MAX_TRAINING_ROWS,
     MODEL_SCHEMA,
@@ -49,8 +39,6 @@ from taxi_platform.transforms.predictions import PREDICTIONS_SCHEMA
 
 TRIP_DURATION_MODEL_KEY = AssetKey(["analytics", "trip_duration_model"])
 TRIP_DURATION_PREDICTIONS_KEY = AssetKey(["analytics", "trip_duration_predictions"])
-
-
 
 
 class TripDurationModelConfig(Config):
@@ -71,13 +59,11 @@ def _coefficients_markdown(models: dict) -> str:
     return "\n".join(lines)
 
 
-@asset(
+@monthly_lake_asset(
     key=TRIP_DURATION_MODEL_KEY,
     ins={"trips": AssetIn(key=TRIPS_KEY)},
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key="lake_io_manager",
-    metadata={FILES_PER_PARTITION_KEY: 1, "dagster/column_schema": column_schema(MODEL_SCHEMA)},
+    contract=MODEL_SCHEMA,
+    files_per_partition=1,
     group_name="analytics",
     kinds={"spark", "numpy"},
     description="A tiny trip-duration model per month: duration (minutes) = intercept + minutes per mile x "
@@ -146,17 +132,15 @@ def choose_models(config: TripDurationPredictionsConfig, months: list, stored):
     return choice, {m: (by_month[m].kind if m in by_month else STAND_IN) for m in months}
 
 
-@asset(
+@monthly_lake_asset(
     key=TRIP_DURATION_PREDICTIONS_KEY,
     ins={
         "trips": AssetIn(key=TRIPS_KEY),
         # optional: the lake hands over only the months it holds (None if none); see the module docstring
         "model": AssetIn(key=TRIP_DURATION_MODEL_KEY, metadata={OPTIONAL_INPUT_KEY: True}),
     },
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key="lake_io_manager",
-    metadata={FILES_PER_PARTITION_KEY: 4, "dagster/column_schema": column_schema(PREDICTIONS_SCHEMA)},
+    contract=PREDICTIONS_SCHEMA,
+    files_per_partition=4,
     group_name="analytics",
     kinds={"spark", "pandas"},
     description="Every trip of core/trips (VendorID, pickup, zones, distance, service_type) with predicted_duration "

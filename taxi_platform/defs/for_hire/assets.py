@@ -5,20 +5,23 @@ one run per backfill, in their own asset group ("for_hire") so the monthly reven
 does not pull them in. The quarantine rules that read fare/total/distance columns do not apply to them (they have
 none, see ``transforms/quarantine.py``).
 
-Registration (definitions.py / checks): ``fhv_assets`` and ``fhv_checks``.
+Each raw month is fetched from an observed source month (``source/{fhv,fhvhv}_trips``, built by the revenue
+pipeline's ``build_source_asset``: the same data versions, ETag / Last-Modified + length, size + mtime + hash, seed),
+so the for-hire automation (``automation.py``) re-runs exactly a new or re-published fhv/fhvhv month.
+
+Registration (definitions.py / checks): ``fhv_source_assets``, ``fhv_assets`` and ``fhv_checks``.
 """
 
-from dagster import AssetExecutionContext, AssetIn, AssetKey, BackfillPolicy, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output
 
+from taxi_platform.defs.monthly import monthly_lake_asset
 from taxi_platform.defs.revenue.clean import build_clean_assets, clean_key, quarantine_key
 from taxi_platform.defs.revenue.raw import build_raw_asset, raw_key
+from taxi_platform.defs.revenue.sources import build_source_asset, source_key
 
 # importing taxi_platform.checks (its __init__) also silences the preview warning of partitioned asset checks
 from taxi_platform.checks.contracts import build_schema_check
 from taxi_platform.checks.reconcile import build_raw_rows_check
-from taxi_platform.defs.metadata import column_schema
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
-from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import CLEAN_SCHEMAS, Contract
 
 FHV_TAXI_TYPES = ("fhv", "fhvhv")
@@ -32,13 +35,11 @@ FHVHV_BASE_IDS_SCHEMA: Contract = tuple(CLEAN_SCHEMAS["fhvhv"]) + (
 )
 
 
-@asset(
+@monthly_lake_asset(
     key=FHVHV_BASE_IDS_KEY,
     ins={"trips": AssetIn(key=clean_key("fhvhv"))},
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key="lake_io_manager",
-    metadata={FILES_PER_PARTITION_KEY: 4, "dagster/column_schema": column_schema(FHVHV_BASE_IDS_SCHEMA)},
+    contract=FHVHV_BASE_IDS_SCHEMA,
+    files_per_partition=4,
     group_name=FOR_HIRE_GROUP,
     kinds={"spark", "parquet"},
     description="Clean fhvhv trips with the course's base_id of dispatching_base_num (native Spark expressions, "
@@ -67,7 +68,8 @@ def fhvhv_base_ids(context: AssetExecutionContext, trips) -> Output:
     )
 
 
-fhv_raw_assets = [build_raw_asset(t, group_name=FOR_HIRE_GROUP) for t in FHV_TAXI_TYPES]
+fhv_source_assets = [build_source_asset(t) for t in FHV_TAXI_TYPES]
+fhv_raw_assets = [build_raw_asset(t, group_name=FOR_HIRE_GROUP, source=source_key(t)) for t in FHV_TAXI_TYPES]
 fhv_clean_assets = [build_clean_assets(t, group_name=FOR_HIRE_GROUP) for t in FHV_TAXI_TYPES]
 
 fhv_assets = [*fhv_raw_assets, *fhv_clean_assets, fhvhv_base_ids]

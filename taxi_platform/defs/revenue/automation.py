@@ -30,6 +30,7 @@ from datetime import timedelta
 
 from dagster import (
     AssetObservation,
+    AssetSpec,
     AssetSelection,
     AutomationCondition,
     AutomationConditionSensorDefinition,
@@ -66,23 +67,27 @@ UPSTREAM_MONTH_UPDATED = (
 
 
 def build_observation_sensor(
-    name: str = OBSERVATION_SENSOR, minimum_interval_seconds: int = OBSERVE_EVERY_SECONDS, months: list[str] | None = None
+    name: str = OBSERVATION_SENSOR,
+    minimum_interval_seconds: int = OBSERVE_EVERY_SECONDS,
+    months: list[str] | None = None,
+    taxi_types: tuple[str, ...] = SOURCE_TAXI_TYPES,
 ):
-    """The observation sensor (module docstring); ``months`` limits what it asks about (default: every partition)."""
+    """The observation sensor (module docstring) of ``source/{t}_trips`` for each of ``taxi_types`` (the for-hire
+    pipeline builds its own for fhv and fhvhv); ``months`` limits what it asks about (default: every partition)."""
 
     @sensor(
         name=name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.STOPPED,
-        asset_selection=AssetSelection.assets(*[source_key(t) for t in SOURCE_TAXI_TYPES]),
-        description="Observes the source's monthly green and yellow files (versions, not contents) and records "
-        "the months whose version is new or changed; Declarative Automation then re-runs those months.",
+        asset_selection=AssetSelection.assets(*[source_key(t) for t in taxi_types]),
+        description=f"Observes the source's monthly {' and '.join(taxi_types)} files (versions, not contents) and "
+        "records the months whose version is new or changed; Declarative Automation then re-runs those months.",
     )
     def _sensor(context: SensorEvaluationContext, sources: TaxiSourceResource) -> SensorResult:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         notes: list[str] = []
         events = []
-        for taxi_type in SOURCE_TAXI_TYPES:
+        for taxi_type in taxi_types:
             for month, version in observe_months(sources, taxi_type, months, warn=notes.append).items():
                 if seen.get(f"{taxi_type}/{month}") != version:
                     seen[f"{taxi_type}/{month}"] = version
@@ -107,12 +112,22 @@ def build_observation_sensor(
 source_months_observation = build_observation_sensor()
 
 
-def build_automation_sensor(target) -> AutomationConditionSensorDefinition:
+def build_automation_sensor(
+    target, name: str = AUTOMATION_SENSOR, pipeline: str = "revenue", observed_by: str = OBSERVATION_SENSOR
+) -> AutomationConditionSensorDefinition:
+    """Declarative Automation's sensor over ``target`` (starts stopped; one backfill per tick, one run per month)."""
     return AutomationConditionSensorDefinition(
-        AUTOMATION_SENSOR,
+        name,
         target=target,
         default_status=DefaultSensorStatus.STOPPED,
         emit_backfills=True,  # several months in one tick: one backfill, run as one run (single-run policy)
-        description="Declarative Automation of the revenue pipeline: runs a month's graph when its source file "
-        "appears or is re-published (observed by source_months_observation).",
+        description=f"Declarative Automation of the {pipeline} pipeline: runs a month's graph when its source file "
+        f"appears or is re-published (observed by {observed_by}).",
     )
+
+
+def automated(spec: AssetSpec, raw_keys) -> AssetSpec:
+    """A pipeline's automation, declared in one place: raw follows its source's months (``SOURCE_MONTH_CHANGED``),
+    everything else follows its upstream months (``UPSTREAM_MONTH_UPDATED``). Use with ``map_asset_specs``."""
+    condition = SOURCE_MONTH_CHANGED if spec.key in raw_keys else UPSTREAM_MONTH_UPDATED
+    return spec.replace_attributes(automation_condition=condition)

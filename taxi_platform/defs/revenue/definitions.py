@@ -1,15 +1,12 @@
 """The revenue pipeline: source months (observed) -> raw -> clean/quarantine -> core/trips -> the report; checks, job,
 automation (``automation.py``)."""
 
-from dagster import AssetSelection, AssetSpec, Definitions, map_asset_specs
+from functools import partial
+
+from dagster import AssetSelection, Definitions, map_asset_specs
 
 from taxi_platform.defs.metadata import OWNERS, declared
-from taxi_platform.defs.revenue.automation import (
-    SOURCE_MONTH_CHANGED,
-    UPSTREAM_MONTH_UPDATED,
-    build_automation_sensor,
-    source_months_observation,
-)
+from taxi_platform.defs.revenue.automation import automated, build_automation_sensor, source_months_observation
 from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.defs.revenue.clean import clean_assets
 from taxi_platform.defs.revenue.core import trips
@@ -24,11 +21,6 @@ revenue_assets = [*raw_assets, *clean_assets, trips, revenue_monthly_zone]
 RAW_KEYS = {raw_key(t) for t in RAW_TAXI_TYPES}
 
 
-def automated(spec: AssetSpec) -> AssetSpec:
-    """The pipeline's automation, declared in one place: raw follows its source's months, the rest follows raw."""
-    condition = SOURCE_MONTH_CHANGED if spec.key in RAW_KEYS else UPSTREAM_MONTH_UPDATED
-    return spec.replace_attributes(automation_condition=condition)
-
 
 def revenue_defs(report_on_dataproc: bool = False) -> Definitions:
     """The pipeline; ``report_on_dataproc``: the report (same key) is computed on Dataproc by the job script."""
@@ -39,7 +31,7 @@ def revenue_defs(report_on_dataproc: bool = False) -> Definitions:
         assets = [a for a in revenue_assets if a is not revenue_monthly_zone] + [revenue_monthly_zone_on_dataproc]
         # The report's checks read it through the local lake IO manager: they cannot see a gs:// report.
         checks = [c for c in asset_checks if all(k.asset_key != REVENUE_MONTHLY_ZONE_KEY for k in c.check_keys)]
-    assets = declared(map_asset_specs(automated, assets), OWNERS["revenue"])
+    assets = declared(map_asset_specs(partial(automated, raw_keys=RAW_KEYS), assets), OWNERS["revenue"])
     freshness = build_freshness_check()
     return Definitions(
         assets=[*declared(source_assets, OWNERS["revenue"]), *assets],

@@ -88,6 +88,7 @@ def newest_published_month(instance: DagsterInstance) -> Optional[tuple[str, flo
 
 class Freshness(NamedTuple):
     passed: bool
+    description: str  # one sentence for the UI: the month, its lag and the lag allowed
     metadata: dict
 
 
@@ -98,7 +99,8 @@ def _utc(ts: Optional[float]) -> str:
 def report_freshness(instance: DagsterInstance, max_lag: timedelta, now: float) -> Freshness:
     newest = newest_published_month(instance)
     if newest is None:
-        return Freshness(True, {"newest_month": "none", "note": "no source month observed yet"})
+        return Freshness(True, "No source month observed yet.",
+                         {"newest_month": "none", "note": "no source month observed yet"})
     month, published = newest
     made = instance.fetch_materializations(
         AssetRecordsFilter(asset_key=REVENUE_MONTHLY_ZONE_KEY, asset_partitions=[month], after_timestamp=published),
@@ -109,7 +111,14 @@ def report_freshness(instance: DagsterInstance, max_lag: timedelta, now: float) 
     lag_seconds = (materialized if materialized is not None else now) - published
     passed = lag_seconds <= max_lag.total_seconds()
     state = ("on time" if passed else "late") if materialized is not None else ("pending" if passed else "missing")
-    return Freshness(passed, {
+    lag, allowed = f"{lag_seconds / 3600:.2f} h", f"{max_lag.total_seconds() / 3600:g} h"
+    description = {
+        "on time": f"{month} reached the report {lag} after its publication (at most {allowed}).",
+        "late": f"{month} reached the report {lag} after its publication: later than the {allowed} allowed.",
+        "pending": f"{month} was published {lag} ago and is not in the report yet (allowed: {allowed}).",
+        "missing": f"{month} was published {lag} ago and is still not in the report (allowed: {allowed}).",
+    }[state]
+    return Freshness(passed, description, {
         "newest_month": month,
         "state": state,
         "published_at": MetadataValue.text(_utc(published)),
@@ -133,6 +142,6 @@ def build_freshness_check(max_lag: Optional[timedelta] = None, clock: Callable[[
     )
     def newest_month_fresh(context: AssetCheckExecutionContext) -> AssetCheckResult:
         verdict = report_freshness(context.instance, lag, clock())
-        return AssetCheckResult(passed=verdict.passed, metadata=verdict.metadata)
+        return AssetCheckResult(passed=verdict.passed, description=verdict.description, metadata=verdict.metadata)
 
     return newest_month_fresh

@@ -11,21 +11,17 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
-    BackfillPolicy,
     Config,
     MetadataValue,
     Output,
     TableColumn,
     TableRecord,
     TableSchema,
-    asset,
 )
 from pydantic import Field
 
+from taxi_platform.defs.monthly import monthly_lake_asset
 from taxi_platform.defs.revenue.core import TRIPS_KEY
-from taxi_platform.defs.metadata import column_schema
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
-from taxi_platform.partitions import monthly_partitions
 from taxi_platform.schemas import REVENUE_MONTHLY_ZONE_SCHEMA
 from taxi_platform.transforms.revenue import revenue_monthly_zone as revenue_monthly_zone_of
 from taxi_platform.transforms.revenue_chart_image import markdown_image, revenue_chart_png
@@ -79,19 +75,15 @@ def chart_metadata(chart: RevenueChart) -> dict:
     }
 
 
-@asset(
+@monthly_lake_asset(
     key=REVENUE_MONTHLY_ZONE_KEY,
     ins={"trips": AssetIn(key=TRIPS_KEY)},
-    partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
     # the lake (parquet, local deployment) or BigQuery (gcp deployment): the asset does not know which
     io_manager_key="report_io_manager",
-    metadata={
-        FILES_PER_PARTITION_KEY: 1,  # the course writes the report as a single file (coalesce(1))
-        "partition_expr": "revenue_month",  # BigQuery: the table is partitioned by month on this column
-        # the column contract, shown in the UI; IO managers that cannot keep Spark types (BigQuery) cast back to it
-        "dagster/column_schema": column_schema(REVENUE_MONTHLY_ZONE_SCHEMA),
-    },
+    # IO managers that cannot keep Spark types (BigQuery) cast back to the contract
+    contract=REVENUE_MONTHLY_ZONE_SCHEMA,
+    files_per_partition=1,  # the course writes the report as a single file (coalesce(1))
+    metadata={"partition_expr": "revenue_month"},  # BigQuery: the table is partitioned by month on this column
     group_name="reports",
     kinds={"spark", "parquet"},
     description="Revenue per pickup zone, month and service type: sums of every fare component, average "
