@@ -100,6 +100,46 @@ class Together:
     values: dict[str, Any]  # output name -> what that output would be given on its own
 
 
+# The folder name Spark gives a null partition value (ExternalCatalogUtils.DEFAULT_PARTITION_NAME).
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+@dataclass(frozen=True)
+class SplitWrite:
+    """Two outputs of one step written by ONE Spark job over their rows: one scan of the input and one pass of the
+    transform for both (e.g. clean + quarantine: every raw row read, conformed and classified once, not per output).
+
+    ``df`` is a monthly DataFrame with a string ``label`` column: its rows where ``label`` is null are the
+    ``unlabelled`` output's, stored without ``label`` (e.g. the clean trips), the others the ``labelled`` output's,
+    stored with it (e.g. the quarantined rows and their reason). The step yields ``split.part(name)`` as the value of
+    both outputs, which must be in the step's publish-together group (``lake/publish_together``).
+
+    How: the first part handled writes ``df`` to staging partitioned by (``label``, month), so the unlabelled rows
+    land in ``label=__HIVE_DEFAULT_PARTITION__/month=.../`` with exactly their output's schema; the labelled rows
+    (few, by design) are then rewritten in a second, small job that reads the label back from the folder names.
+    Every month of each output is verified against the rows Spark counted for it during the write, and the two are
+    published in one commit.
+    """
+
+    df: Any
+    label: str
+    unlabelled: str
+    labelled: str
+
+    def part(self, name: str) -> "SplitPart":
+        if name not in (self.unlabelled, self.labelled):
+            raise ValueError(f"{name!r} is not one of this split's outputs {[self.unlabelled, self.labelled]}")
+        return SplitPart(self, name)
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """One output's value in a ``SplitWrite``."""
+
+    split: SplitWrite
+    name: str
+
+
 def observed_metrics(observation, timeout: float = OBSERVED_METRICS_TIMEOUT_SECONDS) -> Optional[dict]:
     """The observation's metrics once its first action has finished, or None if they do not come.
 
@@ -201,7 +241,8 @@ class LakeIOManager(ConfigurableIOManager):
                 staged[name] = self._stage(store, output, obj.values[name])
             store.publish_all([i for name in sorted(staged) for i in staged[name][1]], context.run_id)
         finally:
-            for staging, _, _ in staged.values():
+            self._splits.clear()
+            for staging in dict.fromkeys(staging for staging, _, _ in staged.values()):  # parts of a split share one
                 store.discard(staging)
         for name in contexts:
             metadata = staged[name][2]()
@@ -211,9 +252,13 @@ class LakeIOManager(ConfigurableIOManager):
                 self._committed[(step, name)] = metadata
 
     _committed: dict = PrivateAttr(default_factory=dict)
+    # id(SplitWrite) -> (the split, its staging folder, {labelled: {month: rows Spark wrote}} or None), while the
+    # publish-together group that holds its parts is handled
+    _splits: dict = PrivateAttr(default_factory=dict)
 
     def teardown_after_execution(self, context) -> None:
         self._committed.clear()  # metadata of outputs whose handling never came (the step failed in between)
+        self._splits.clear()
 
     def _stage(self, store, context: OutputContext, obj: Any) -> tuple[str, list[Publish], Callable[[], dict]]:
         """Stage one output: (staging folder, verified ``Publish`` items, a function giving its metadata).
@@ -231,7 +276,10 @@ class LakeIOManager(ConfigurableIOManager):
         else:
             # Where Spark ran this write: target, master or Spark Connect address, version, Spark UI URL.
             spark_info = self.spark.describe()
-            if context.has_asset_partitions:
+            if isinstance(obj, SplitPart):
+                months = list(context.asset_partition_keys)
+                staging, items = self._stage_split_part(store, context, obj)
+            elif context.has_asset_partitions:
                 months = list(context.asset_partition_keys)
                 staging, items = self._stage_months(store, context, obj)
             else:
@@ -266,12 +314,8 @@ class LakeIOManager(ConfigurableIOManager):
 
     def _stage_months(self, store, context: OutputContext, df) -> tuple[str, list[Publish]]:
         """Write the run's months to staging in one Spark job; one verified ``Publish`` per month."""
-        from pyspark.sql.types import StructType
-
         key, months = context.asset_key, list(context.asset_partition_keys)
-        name = key.to_user_string()
-        if MONTH_COLUMN not in df.columns:
-            raise LakeError(f"{name}: a monthly dataset needs a '{MONTH_COLUMN}' column (YYYY-MM); got {df.columns}")
+        self._check_month_column(key, df)
         files = self._files_per_partition(context)
         df, counted = _count_rows_by_month(df, months)
         if files <= 1:
@@ -281,45 +325,109 @@ class LakeIOManager(ConfigurableIOManager):
         # come month-aligned (each raw month is read and conformed on its own, clean months are separate files), so
         # a month gets about as many files as it had input splits; a month that got more than `files` is compacted
         # below. (Shuffling every row to bound the file count cost as much as the whole rest of the step.)
-
-        staging = _named_os_errors(f"{name} {months[0]}..{months[-1]}", lambda: store.new_staging(context.run_id))
+        staging = self._write_staging(store, context, df, [MONTH_COLUMN])
         try:
-            _named_os_errors(f"{name} {months[0]}..{months[-1]}",
-                             lambda: df.write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(staging))
-            expected = counted()  # {month: rows} Spark wrote, or None when the target could not tell
-            written = {f.split("=", 1)[1] for f in store.staged_subfolders(staging) if f.startswith(f"{MONTH_COLUMN}=")}
-            unexpected = sorted(written - set(months))
-            if unexpected:
-                raise LakeError(
-                    f"{name}: rows for months {unexpected} are outside this run's partitions "
-                    f"{months[0]}..{months[-1]}; nothing was replaced"
-                )
-            lost = sorted(m for m in set(months) - written if expected and expected.get(m))
-            if lost:
-                raise CommitError(
-                    f"{name}: the write produced rows for months {lost} ({', '.join(str(expected[m]) for m in lost)} "
-                    f"rows) but their staged folders under {staging} are gone (removed under the write?); "
-                    "nothing was replaced"
-                )
-            schema = StructType([f for f in df.schema.fields if f.name != MONTH_COLUMN])
-            spark = self.spark.get_session()
-            for month in sorted(set(months) - written):
-                empty = spark.createDataFrame([], schema)
-                empty.coalesce(1).write.mode("overwrite").parquet(store.join(staging, f"{MONTH_COLUMN}={month}"))
-            folders = {m: store.join(staging, f"{MONTH_COLUMN}={m}") for m in months}
-            if files > 1:
-                folders.update(self._compact(store, staging, schema, files))
-            items = [Publish(folders[m], self.month_uri(key, m), f"{name} {m}",
-                             None if expected is None else expected.get(m, 0), unit=m) for m in months]
+            items = self._verified_months(store, context, staging, counted(), _schema_without(df, [MONTH_COLUMN]))
         except BaseException:
             store.discard(staging)
             raise
         return staging, items
+
+    def _stage_split_part(self, store, context: OutputContext, part: SplitPart) -> tuple[str, list[Publish]]:
+        """Stage one output of a ``SplitWrite``: the first part handled writes both outputs' rows in one job."""
+        split, months = part.split, list(context.asset_partition_keys)
+        if part.name != context.name or context.name not in self._publish_group(context):
+            raise LakeError(f"{context.asset_key.to_user_string()}: the split write's part {part.name!r} was given to "
+                            f"output {context.name!r}; each part must be the value of the publish-together output "
+                            "of its name")
+        from pyspark.sql import functions as F
+
+        if id(split) not in self._splits:
+            self._check_month_column(context.asset_key, split.df)
+            df, counted = _count_rows_by_label_month(split.df, split.label, months)
+            staging = self._write_staging(store, context, df, [split.label, MONTH_COLUMN])
+            self._splits[id(split)] = (split, staging, None)
+            try:
+                expected = counted()
+                labelled = store.join(staging, "_labelled")
+                if expected is None or any(expected[True].values()):
+                    spark = self.spark.get_session()
+                    columns = [c for c in split.df.columns if c != MONTH_COLUMN]
+                    (spark.read.option("basePath", staging).parquet(staging)
+                     .where(F.col(split.label).isNotNull()).select(*columns, MONTH_COLUMN).repartition(MONTH_COLUMN)
+                     .write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(labelled))
+                self._splits[id(split)] = (split, staging, expected)
+            except BaseException:
+                store.discard(staging)
+                raise
+        _, staging, expected = self._splits[id(split)]
+        is_labelled = part.name == split.labelled
+        if is_labelled:
+            folder, drop = store.join(staging, "_labelled"), [MONTH_COLUMN]
+        else:
+            folder, drop = store.join(staging, f"{split.label}={NULL_PARTITION}"), [split.label, MONTH_COLUMN]
+        items = self._verified_months(store, context, folder, None if expected is None else expected[is_labelled],
+                                      _schema_without(split.df, drop))
+        return staging, items
+
+    @staticmethod
+    def _check_month_column(key: AssetKey, df) -> None:
+        if MONTH_COLUMN not in df.columns:
+            raise LakeError(f"{key.to_user_string()}: a monthly dataset needs a '{MONTH_COLUMN}' column (YYYY-MM); "
+                            f"got {df.columns}")
+
+    def _write_staging(self, store, context: OutputContext, df, partition_by: list[str]) -> str:
+        """A new staging folder holding ``df`` written as parquet, partitioned by ``partition_by``."""
+        months = list(context.asset_partition_keys)
+        what = f"{context.asset_key.to_user_string()} {months[0]}..{months[-1]}"
+        staging = _named_os_errors(what, lambda: store.new_staging(context.run_id))
+        try:
+            _named_os_errors(what, lambda: df.write.mode("overwrite").partitionBy(*partition_by).parquet(staging))
+        except BaseException:
+            store.discard(staging)
+            raise
+        return staging
+
+    def _verified_months(self, store, context: OutputContext, folder: str, expected: Optional[dict[str, int]],
+                         schema) -> list[Publish]:
+        """One ``Publish`` per month of the run from the ``month=`` folders Spark wrote under ``folder``.
+
+        Refuses months outside the run's range and months Spark wrote rows for whose folder is gone; writes an empty
+        file (with ``schema``) for a month without rows; compacts a month of more files than the output's
+        ``files_per_partition``.
+        """
+        key, months = context.asset_key, list(context.asset_partition_keys)
+        name = key.to_user_string()
+        written = {f.split("=", 1)[1] for f in store.staged_subfolders(folder) if f.startswith(f"{MONTH_COLUMN}=")}
+        unexpected = sorted(written - set(months))
+        if unexpected:
+            raise LakeError(
+                f"{name}: rows for months {unexpected} are outside this run's partitions "
+                f"{months[0]}..{months[-1]}; nothing was replaced"
+            )
+        lost = sorted(m for m in set(months) - written if expected and expected.get(m))
+        if lost:
+            raise CommitError(
+                f"{name}: the write produced rows for months {lost} ({', '.join(str(expected[m]) for m in lost)} "
+                f"rows) but their staged folders under {folder} are gone (removed under the write?); "
+                "nothing was replaced"
+            )
+        spark = self.spark.get_session()
+        for month in sorted(set(months) - written):
+            empty = spark.createDataFrame([], schema)
+            empty.coalesce(1).write.mode("overwrite").parquet(store.join(folder, f"{MONTH_COLUMN}={month}"))
+        folders = {m: store.join(folder, f"{MONTH_COLUMN}={m}") for m in months}
+        folders.update(self._compact(store, folder, schema, self._files_per_partition(context)))
+        return [Publish(folders[m], self.month_uri(key, m), f"{name} {m}",
+                        None if expected is None else expected.get(m, 0), unit=m) for m in months]
+
     def _compact(self, store, staging: str, schema, files: int) -> dict[str, str]:
         """Rewrite the staged months that got more than ``files`` files as ``files`` files; {month: new folder}.
 
         Lists the staged files through Spark (the same listing on a local disk and gs://, no footer read).
         """
+        from pyspark.sql.types import StringType, StructField, StructType
+
         spark = self.spark.get_session()
         by_month: dict[str, int] = {}
         for uri in spark.read.schema(schema).parquet(staging).inputFiles():
@@ -327,14 +435,18 @@ class LakeIOManager(ConfigurableIOManager):
             if folder.startswith(f"{MONTH_COLUMN}="):
                 month = folder.split("=", 1)[1]
                 by_month[month] = by_month.get(month, 0) + 1
-        compacted = {}
-        for month, count in sorted(by_month.items()):
-            if count <= files:
-                continue
-            target = store.join(staging, "_compacted", f"{MONTH_COLUMN}={month}")
+        over = sorted(m for m, count in by_month.items() if count > files)
+        compacted = {m: store.join(staging, "_compacted", f"{MONTH_COLUMN}={m}") for m in over}
+        if files == 1 and len(over) > 1:  # every such month in one job (e.g. a split write's small quarantine)
+            sources = [store.join(staging, f"{MONTH_COLUMN}={m}") for m in over]
+            (spark.read.schema(StructType([*schema.fields, StructField(MONTH_COLUMN, StringType())]))
+             .option("basePath", staging).parquet(*sources).repartition(MONTH_COLUMN)
+             .write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(store.join(staging, "_compacted")))
+            return compacted
+        for month in over:
+            target = compacted[month]
             source = store.join(staging, f"{MONTH_COLUMN}={month}")
             spark.read.schema(schema).parquet(source).coalesce(files).write.mode("overwrite").parquet(target)
-            compacted[month] = target
         return compacted
 
     def _stage_month_files(self, store, context: OutputContext, obj: MonthFiles) -> tuple[str, list[Publish]]:
@@ -518,6 +630,39 @@ def _count_rows_by_month(df, months: Optional[list[str]]):
         return {m: int(metrics[f"m{i}"] or 0) for i, m in enumerate(months)}
 
     return observed, counted
+
+
+def _count_rows_by_label_month(df, label: str, months: list[str]):
+    """As ``_count_rows_by_month``, split by ``label`` being set: the function gives {labelled: {month: rows}}."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    observation = Observation(f"lake_rows_{uuid.uuid4().hex[:12]}")
+    pairs = [(labelled, m) for labelled in (False, True) for m in months]
+    columns = [F.sum(F.when((F.col(label).isNotNull() == F.lit(labelled)) & (F.col(MONTH_COLUMN) == m), 1)
+                     .otherwise(0)).alias(f"c{i}") for i, (labelled, m) in enumerate(pairs)]
+    try:
+        observed = df.observe(observation, *columns)
+    except Exception:  # e.g. a target without observations
+        return df, lambda: None
+
+    def counted() -> Optional[dict[bool, dict[str, int]]]:
+        metrics = observed_metrics(observation)
+        if metrics is None:
+            return None
+        found: dict[bool, dict[str, int]] = {False: {}, True: {}}
+        for i, (labelled, m) in enumerate(pairs):
+            found[labelled][m] = int(metrics[f"c{i}"] or 0)
+        return found
+
+    return observed, counted
+
+
+def _schema_without(df, columns: list[str]):
+    """``df``'s schema without ``columns`` (the partition columns, which live in folder names)."""
+    from pyspark.sql.types import StructType
+
+    return StructType([f for f in df.schema.fields if f.name not in columns])
 
 
 def _parquet_schema_text(store, files: list[str]) -> Optional[str]:

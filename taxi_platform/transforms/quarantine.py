@@ -106,27 +106,41 @@ QUARANTINE_REASONS: tuple[str, ...] = (
 )
 
 
+# How many tasks share a month's rows while copies are looked for (so a month is written as at most this many files).
+COPY_SEARCH_TASKS_PER_MONTH = 4
+
+
 def classify(conformed: DataFrame) -> DataFrame:
     """Add ``quarantine_reason``: the first rule the row breaks, or null for a clean row.
 
     ``conformed`` comes from ``transforms/conform.py``: its ``UNPARSEABLE_COLUMN`` (if present) gives the reason
     ``unparseable:<column>`` before every rule, and is dropped. Exact copies of a row (every column equal, the month
-    and the unparseable verdict included) are ``duplicate_row`` after every rule: one copy keeps its verdict, the others are set aside (which
-    copy is kept does not matter: they are equal). This costs one shuffle over the month's rows.
+    and the unparseable verdict included) are ``duplicate_row`` after every rule: one copy keeps its verdict, the
+    others are set aside (which copy is kept does not matter: they are equal).
+
+    Finding the copies costs one shuffle of the rows. It is made cheap: each row goes, by its month and a 64-bit
+    hash of all its columns, to one of ``COPY_SEARCH_TASKS_PER_MONTH`` tasks of its month (so the month is written
+    as that many files at most, never compacted afterwards), and each task sorts its rows by that hash first (Spark
+    compares the 8-byte prefix; the full columns only for equal hashes, i.e. the copies and the rare collisions:
+    the verdict is exact, not probabilistic).
     """
     from pyspark.sql import Window
 
     columns = [c for c in conformed.columns if c != UNPARSEABLE_COLUMN]
     # the unparseable verdict too: a row whose bad cell became null is not a copy of a row published with a null there
-    copy_number = F.row_number().over(
-        Window.partitionBy(*[F.col(f"`{c}`") for c in conformed.columns]).orderBy(F.lit(1)))
+    keys = [F.col(f"`{c}`") for c in conformed.columns]
+    row_hash = F.xxhash64(*keys)
+    task = F.pmod(row_hash, F.lit(COPY_SEARCH_TASKS_PER_MONTH))
+    # The window's keys include the exchange's (month, task), so the exchange below is the only shuffle.
+    exchanged = conformed.repartition(F.col(MONTH_COLUMN), task)
+    copy_number = F.row_number().over(Window.partitionBy(row_hash, task, *keys).orderBy(F.lit(1)))
     reason = F.when(copy_number > 1, F.lit(DUPLICATE_ROW)).otherwise(F.lit(None).cast("string"))
     for name, condition in reversed(quarantine_rules(columns)):
         reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)
     if UNPARSEABLE_COLUMN in conformed.columns:
         unparseable = F.col(UNPARSEABLE_COLUMN)
         reason = F.when(unparseable.isNotNull(), F.concat(F.lit(UNPARSEABLE_PREFIX), unparseable)).otherwise(reason)
-    return conformed.withColumn(QUARANTINE_REASON_COLUMN, reason).drop(UNPARSEABLE_COLUMN)
+    return exchanged.withColumn(QUARANTINE_REASON_COLUMN, reason).drop(UNPARSEABLE_COLUMN)
 
 
 def all_reasons() -> tuple[str, ...]:

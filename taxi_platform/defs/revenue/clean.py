@@ -10,18 +10,12 @@ import uuid
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, BackfillPolicy, MetadataValue, Output, multi_asset
 
 from taxi_platform.defs.revenue.raw import RAW_TAXI_TYPES, raw_key
-from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, PUBLISH_TOGETHER_KEY, ObservedWrite, Together
+from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY, PUBLISH_TOGETHER_KEY, ObservedWrite, SplitWrite, Together
 from taxi_platform.partitions import monthly_partitions
 from taxi_platform.defs.metadata import column_schema
 from taxi_platform.schemas import CLEAN_SCHEMAS, QUARANTINE_REASON_COLUMN, quarantine_schema
 from taxi_platform.transforms.conform import conform_months
-from taxi_platform.transforms.quarantine import (
-    classify,
-    clean_rows,
-    quarantined_rows,
-    reason_count_columns,
-    reason_counts,
-)
+from taxi_platform.transforms.quarantine import classify, quarantined_rows, reason_count_columns, reason_counts
 
 
 def clean_key(taxi_type: str) -> AssetKey:
@@ -73,15 +67,17 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
         from pyspark.sql import Observation
 
         classified = classify(conform_months(raw, taxi_type, dataset=f"raw/{taxi_type}_trips"))
-        # One pass per output and nothing cached: the reasons are counted while the quarantined rows are written
-        # (only they reach the counts), the clean rows by month come from the written files' footers. (Persisting
-        # the classified rows and counting them first cost more than reading each raw month twice.)
+        # ONE Spark job for both outputs (lake.SplitWrite): every raw row is read, conformed and classified once; the
+        # rows without a reason are the clean trips, the others the quarantine. The reasons are counted while the rows
+        # are written (an observation, no extra pass); the clean rows by month come from the written files' footers.
         observation = Observation(f"quarantine_{taxi_type}_trips_{uuid.uuid4().hex[:8]}")
-        quarantined = quarantined_rows(classified)
+        split = SplitWrite(classified.observe(observation, *reason_count_columns()), label=QUARANTINE_REASON_COLUMN,
+                           unlabelled="clean", labelled="quarantine")
         reasons: dict[str, int] = {}
 
         def quarantine_metadata(metrics, written) -> dict:
-            reasons.update(reason_counts(metrics) if metrics is not None else count_by_reason(quarantined))
+            reasons.update(reason_counts(metrics) if metrics is not None
+                           else count_by_reason(quarantined_rows(classified)))
             return {"quarantined_rows": sum(reasons.values()), "quarantine_reasons": MetadataValue.json(reasons)}
 
         def log_counts(_, written) -> dict:  # the clean rows by month are the lake's own rows_by_month
@@ -93,9 +89,8 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
         # recorded as materialized unless both were committed), then calls each function with (observed counts,
         # what it wrote); the quarantine is staged first, so its reasons are known when clean is yielded.
         together = Together({
-            "quarantine": ObservedWrite(quarantined.observe(observation, *reason_count_columns()),
-                                        quarantine_metadata, observation),
-            "clean": ObservedWrite(clean_rows(classified), log_counts),
+            "quarantine": ObservedWrite(split.part("quarantine"), quarantine_metadata, observation),
+            "clean": ObservedWrite(split.part("clean"), log_counts),
         })
         yield Output(together, output_name="quarantine")
         yield Output(together, output_name="clean", metadata={"quarantined_rows": sum(reasons.values())})
