@@ -350,7 +350,7 @@ class LakeIOManager(ConfigurableIOManager):
             try:
                 expected = counted()
                 labelled = store.join(staging, "_labelled")
-                if expected is None or any(expected[True].values()):
+                if expected is None or expected["labelled"]:
                     spark = self.spark.get_session()
                     columns = [c for c in split.df.columns if c != MONTH_COLUMN]
                     (spark.read.option("basePath", staging).parquet(staging)
@@ -633,7 +633,8 @@ def _count_rows_by_month(df, months: Optional[list[str]]):
 
 
 def _count_rows_by_label_month(df, label: str, months: list[str]):
-    """As ``_count_rows_by_month``, split by ``label`` being set: the function gives {labelled: {month: rows}}."""
+    """As ``_count_rows_by_month``, split by ``label`` being set: the function gives {labelled: {month: rows}},
+    plus ``"labelled"``: the labelled rows of every month (the run's or not)."""
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
@@ -641,6 +642,8 @@ def _count_rows_by_label_month(df, label: str, months: list[str]):
     pairs = [(labelled, m) for labelled in (False, True) for m in months]
     columns = [F.sum(F.when((F.col(label).isNotNull() == F.lit(labelled)) & (F.col(MONTH_COLUMN) == m), 1)
                      .otherwise(0)).alias(f"c{i}") for i, (labelled, m) in enumerate(pairs)]
+    # labelled rows in every month, the run's or not (rows outside the run's months must reach the month check)
+    columns.append(F.sum(F.when(F.col(label).isNotNull(), 1).otherwise(0)).alias("labelled"))
     try:
         observed = df.observe(observation, *columns)
     except Exception:  # e.g. a target without observations
@@ -650,7 +653,7 @@ def _count_rows_by_label_month(df, label: str, months: list[str]):
         metrics = observed_metrics(observation)
         if metrics is None:
             return None
-        found: dict[bool, dict[str, int]] = {False: {}, True: {}}
+        found: dict = {False: {}, True: {}, "labelled": int(metrics["labelled"] or 0)}
         for i, (labelled, m) in enumerate(pairs):
             found[labelled][m] = int(metrics[f"c{i}"] or 0)
         return found
