@@ -20,7 +20,8 @@ written in one Spark job to a staging folder, then each month folder replaces th
 with no rows is written as an empty file carrying the schema, so the range is exactly what the lake holds afterwards.
 The write does not shuffle the rows (a month gets as many files as tasks held its rows; a month over
 ``files_per_partition`` is compacted in staging), and an ``ObservedWrite`` lets an asset get counts computed during
-the write itself instead of a separate pass.
+the write itself instead of a separate pass. A ``SplitWrite`` writes two publish-together outputs of one step (clean +
+quarantine) in ONE Spark job over their rows, so the input is read and transformed once, not once per output.
 
 Reads: one partition, a range (one DataFrame with ``month``), or an unpartitioned dataset; only the files of each
 folder's current version are read. Raw assets (definition
