@@ -65,7 +65,8 @@ def test_dataproc_target_swaps_the_report_compute_at_load_offline():
                         "clean/yellow_trips", "quarantine/green_trips", "quarantine/yellow_trips", "core/trips",
                         "reports/revenue_monthly_zone", "raw/fhv_trips", "raw/fhvhv_trips", "clean/fhv_trips",
                         "clean/fhvhv_trips", "quarantine/fhv_trips", "quarantine/fhvhv_trips",
-                        "analytics/fhvhv_base_ids", "source/green_trips", "source/yellow_trips"}, keys
+                        "analytics/fhvhv_base_ids", "source/green_trips", "source/yellow_trips",
+                        "source/fhv_trips", "source/fhvhv_trips"}, keys
         report = graph.get(AssetKey(["reports", "revenue_monthly_zone"]))
         assert "dataproc" in report.kinds, report.kinds
         assert {p.to_user_string() for p in report.parent_keys} == {"raw/green_trips", "raw/yellow_trips"}
