@@ -34,7 +34,6 @@ from dagster import AssetIn, AssetSpec, DagsterEventType, DagsterInstance, InMem
 from taxi_platform.defs.revenue.core import TRIPS_KEY
 from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.defs.revenue.checks import asset_checks
-from taxi_platform.defs.reference.zones import taxi_zones
 from taxi_platform.defs.revenue.definitions import revenue_assets
 from taxi_platform.io_managers.local_swap import STAGING_DIR, TRASH_DIR
 from taxi_platform.partitions import monthly_partitions
