@@ -169,5 +169,6 @@ def start_local_bigquery(workdir: Path, gcs: FakeGcs, project: str = "taxi-test"
 
 
 if __name__ == "__main__":  # `python -m taxi_platform_tests.emulators`: prepare the cached emulator venv
+    (CACHE / "bq-home").mkdir(parents=True, exist_ok=True)  # DuckDB refuses a HOME that does not exist
     ensure_bigquery_venv(CACHE / "bq-home")
     print(f"local-bigquery venv ready in {BQ_VENV}", file=sys.stderr)

@@ -217,7 +217,7 @@ def test_two_gcs_writers_and_a_kill_leave_every_month_whole(fake_gcs, tmp_path, 
             killed_at[writes_now, kill_at] += 1
         checker.vacuum(grace_seconds=0)  # both writers are done: nothing uncommitted is still needed
         versions = [version_of(*read(checker, dataset), i) for i, dataset in enumerate(DATASETS)]
-        assert versions[0] in ("A", "B") and versions[1] == versions[0], (iteration, victim, kill_after, versions)
+        assert versions[0] in ("A", "B") and versions[1] == versions[0], (iteration, victim, kill_at, versions)
         assert not list(checker.client.list_blobs(bucket, prefix="lake/_staging/")), iteration
     print(f"GCS: kills at (conditional writes of the commit, point): {sorted(killed_at.items())}")
     # kills on both sides of every conditional write, of the first (migrating) commits and of the steady ones

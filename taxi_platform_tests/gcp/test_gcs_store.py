@@ -140,6 +140,32 @@ def test_two_writers_of_one_month_the_later_commit_wins_whole(store, gcp, tmp_pa
     assert plain_listing(store, "lake/clean/green_trips/month=2021-01/") == names_of(store.files(dest))
 
 
+def test_a_writer_overtaken_at_its_commit_point_leaves_the_month_whole(store, gcp, tmp_path, monkeypatch):
+    """#14.1 through the pre-#14 interface (``publish(staged, destination, label)``; it runs on the code the issue was
+    filed against): A copies, B publishes whole just as A writes its manifest, A publishes. Before, B deleted A's
+    copies and A's manifest named them: 0 readable rows, old version gone. The month must be one writer's, whole."""
+    from google.cloud.storage import Blob
+
+    dest = store.join(store.root.uri, "clean/green_trips/month=2021-01")
+    store.publish(store.join(stage(store, {"2021-01": 3}, tmp_path), "month=2021-01"), dest, "old")
+    writer_b = GcsStore(store.root.uri, gcp.storage_client())
+    staged_a = store.join(stage(store, {"2021-01": 5}, tmp_path), "month=2021-01")
+    staged_b = store.join(stage(store, {"2021-01": 7}, tmp_path), "month=2021-01")
+    real_upload, overtaken = Blob.upload_from_string, []
+
+    def upload(blob, *args, **kwargs):
+        if not overtaken and blob.name.endswith("month=2021-01/" + MANIFEST):
+            overtaken.append(blob.name)
+            writer_b.publish(staged_b, dest, "writer-b")
+        return real_upload(blob, *args, **kwargs)
+
+    monkeypatch.setattr(Blob, "upload_from_string", upload)
+    store.publish(staged_a, dest, "writer-a")
+    assert overtaken
+    assert rows(store, dest) in (10, 14)  # A's version or B's, every named file readable
+    assert plain_listing(store, "lake/clean/green_trips/month=2021-01/") == names_of(store.files(dest))
+
+
 def test_a_publish_never_deletes_files_the_current_manifest_names(store, gcp, tmp_path):
     """B superseded the original version; A's copies (not yet committed) are not B's to delete."""
     dest = store.join(store.root.uri, "core/trips/month=2021-02")

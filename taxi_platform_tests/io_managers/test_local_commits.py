@@ -25,32 +25,16 @@ from taxi_platform.io_managers.commits import Publish
 from taxi_platform.io_managers.errors import CommitError, LakeError
 from taxi_platform.io_managers.local_swap import LocalStore
 from taxi_platform_tests.conftest import REPO_ROOT
+from taxi_platform_tests.io_managers.test_store_promises import plain_read, write_version
 
 MONTH = "clean/green_trips/month=2021-01"
 QUARANTINE = "quarantine/green_trips/month=2021-01"
-
-
-def write_version(folder: Path, tag: str, rows: int, files: int = 2) -> None:
-    """``files`` parquet files named after ``tag``, ``rows`` rows in all, every value = tag's length (to tell apart)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for n in range(files):
-        share = rows // files + (1 if n < rows % files else 0)
-        pq.write_table(pa.table({"tag": [tag] * share}), folder / f"part-{tag}-{n}.parquet")
 
 
 def stage(store: LocalStore, tag: str, rows: int, name: str = "month=2021-01") -> tuple[Path, Path]:
     staging = Path(store.new_staging(tag))
     write_version(staging / name, tag, rows)
     return staging, staging / name
-
-
-def plain_read(folder: Path) -> list[str]:
-    """What a plain reader gets: the tags of every row of every *.parquet file listed (Spark/pyarrow/DuckDB rules)."""
-    tags = []
-    for path in sorted(folder.glob("*.parquet")):
-        if not path.name.startswith(("_", ".")):
-            tags += pq.read_table(path).column("tag").to_pylist()
-    return tags
 
 
 def publish(store, staged: Path, dest: str, rows=None, what="clean/green_trips 2021-01"):
