@@ -14,8 +14,6 @@ only when the run and every check succeeded. Test-only switches, all env vars:
   env var ``NAME``, as the gcp deployment's Spark resource does; the keyfile path then sits in Spark's configuration
   (the GCS connector's settings), the one place a run holds it.
 - ``FAULTS_SPARK_EVENTS=<dir>``: Spark writes its event log there (it records every Spark setting).
-- ``FAULTS_START_WHEN=<file>``: import the code location and start the Spark driver, then wait for the file before
-  the run starts (the test prepares the lake meanwhile; nothing of the run touches the lake before the file exists).
 """
 
 import json
@@ -24,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-PAUSE_AT, PAUSED, START_WHEN = "FAULTS_PAUSE_AT", "FAULTS_PAUSED", "FAULTS_START_WHEN"
+PAUSE_AT, PAUSED = "FAULTS_PAUSE_AT", "FAULTS_PAUSED"
 
 
 def pause_inside_swap(destination: str, paused_file: str) -> None:
@@ -77,10 +75,6 @@ def main(month: str) -> int:
         pause_inside_swap(os.environ[PAUSE_AT], os.environ[PAUSED])
     run_resources = resources(os.environ)
     spark = run_resources["spark"]
-    if os.environ.get(START_WHEN):
-        spark.get_session()  # the run's own session (getOrCreate): started now, used by the run
-        while not Path(os.environ[START_WHEN]).exists():
-            time.sleep(0.05)
     try:
         # the code location's assets, checks, jobs and executor, with these resources
         defs = Definitions(assets=code_location.assets, asset_checks=code_location.asset_checks,

@@ -230,8 +230,7 @@ def assert_checks_passed(checks: dict[str, bool]) -> None:
 # ---- the scenario -----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def oracle(spark_resource, tmp_path_factory) -> Path:
-    """2021-01..2021-04 written by one in-process single-run backfill: what every run below must leave. The checks are
-    not run here: every run's own checks are asserted, and its rows must equal these."""
+    """2021-01..2021-04 written by one in-process single-run backfill: what every run below must leave."""
     from taxi_platform.io_managers.lake import LakeIOManager
     from taxi_platform.resources.sources import TaxiSourceResource
 
@@ -239,9 +238,11 @@ def oracle(spark_resource, tmp_path_factory) -> Path:
     manager = LakeIOManager(lake_root=str(lake), spark=spark_resource)
     resources = {"spark": spark_resource, "lake_io_manager": manager, "report_io_manager": manager,
                  "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=SEED)}
-    result = materialize(MONTHLY, resources=resources, tags={
+    result = materialize(MONTHLY + asset_checks, resources=resources, tags={
         "dagster/asset_partition_range_start": STORED, "dagster/asset_partition_range_end": CONCURRENT})
     assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
     return lake
 
 
@@ -261,21 +262,17 @@ class Killed:
 
 
 @pytest.fixture(scope="module")
-def killed(request, tmp_path_factory) -> Killed:
+def killed(oracle, tmp_path_factory) -> Killed:
     root = tmp_path_factory.mktemp("faults")
     lake, home = (root / "lake").resolve(), root / "dagster_home"
     home.mkdir()
+    copy_months(oracle, lake, (STORED, KILLED))
+    before = {m: files_of(lake, m) for m in (STORED, KILLED)}
     runs = Runs(root, run_env(lake, home))
     try:
-        paused, go = root / "A.paused", root / "A.go"
-        # A starts its interpreter and Spark driver while the oracle is written; its run starts once the lake is set
-        a = runs.harness("A", KILLED, TAXI_SAMPLE_ROWS=str(KILLED_ROWS), FAULTS_START_WHEN=str(go),
+        paused = root / "A.paused"
+        a = runs.harness("A", KILLED, TAXI_SAMPLE_ROWS=str(KILLED_ROWS),
                          FAULTS_PAUSE_AT=str(month_folder(lake, "core/trips", KILLED)), FAULTS_PAUSED=str(paused))
-        oracle = request.getfixturevalue("oracle")
-        assert a.process.poll() is None, a.output()
-        copy_months(oracle, lake, (STORED, KILLED))
-        before = {m: files_of(lake, m) for m in (STORED, KILLED)}
-        go.touch()
         wait_for(paused, a)
         window_before_b = in_flight(lake)
         b = runs.cli("B", DURING_KILL)  # a whole run of another month while A is stopped inside its swap
