@@ -103,6 +103,8 @@ class Together:
 
 # The folder name Spark gives a null partition value (ExternalCatalogUtils.DEFAULT_PARTITION_NAME).
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# Where a split write's labelled rows are rewritten with their label, inside its staging folder.
+LABELLED_FOLDER = "_labelled"
 
 
 @dataclass(frozen=True)
@@ -347,16 +349,16 @@ class LakeIOManager(ConfigurableIOManager):
             self._check_month_column(context.asset_key, split.df)
             df, counted = _count_rows_by_label_month(split.df, split.label, months)
             staging = self._write_staging(store, context, df, [split.label, MONTH_COLUMN])
-            self._splits[id(split)] = (split, staging, None)
+            labelled = store.join(staging, LABELLED_FOLDER)
             try:
                 expected = counted()
-                labelled = store.join(staging, "_labelled")
                 if expected is None or expected["labelled"]:
                     spark = self.spark.get_session()
                     columns = [c for c in split.df.columns if c != MONTH_COLUMN]
                     (spark.read.option("basePath", staging).parquet(staging)
                      .where(F.col(split.label).isNotNull()).select(*columns, MONTH_COLUMN).repartition(MONTH_COLUMN)
                      .write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(labelled))
+                # the split is kept in the entry so that its id() is not reused while the entry lives
                 self._splits[id(split)] = (split, staging, expected)
             except BaseException:
                 store.discard(staging)
@@ -364,7 +366,7 @@ class LakeIOManager(ConfigurableIOManager):
         _, staging, expected = self._splits[id(split)]
         is_labelled = part.name == split.labelled
         if is_labelled:
-            folder, drop = store.join(staging, "_labelled"), [MONTH_COLUMN]
+            folder, drop = store.join(staging, LABELLED_FOLDER), [MONTH_COLUMN]
         else:
             folder, drop = store.join(staging, f"{split.label}={NULL_PARTITION}"), [split.label, MONTH_COLUMN]
         items = self._verified_months(store, context, folder, None if expected is None else expected[is_labelled],
