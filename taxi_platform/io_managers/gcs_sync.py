@@ -16,7 +16,8 @@ The course's ``gsutil -m cp -r pq/ gs://bucket/pq`` step, made safe for a lake t
   are deleted afterwards (never one the current manifest names).
 
 Other files (not parquet) are copied as they are, skipping those with the same CRC32C. Folders starting with ``_``
-or ``.`` (the lake's in-flight ``_staging``/``_trash``/``_retired``) are not copied.
+or ``.`` (the lake's in-flight ``_staging``/``_trash``/``_retired``, and ``_versions``: a month's pointer is followed
+instead, so GCS gets the plain ``month=YYYY-MM`` layout) are not copied.
 """
 
 import base64
@@ -62,9 +63,10 @@ def crc32c_base64(path: Path) -> str:
 
 
 def local_files(root: Path) -> list[Path]:
-    """Files under ``root``, skipping hidden and underscore folders/files (in-flight writes, markers)."""
+    """Files under ``root``, skipping hidden and underscore folders/files (in-flight writes, markers, the superseded
+    ``_versions``). A lake folder's pointer (symlink) is followed: its files are listed under the folder's own path."""
     found = []
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root, followlinks=True):
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
         found += [Path(folder) / f for f in sorted(files) if not f.startswith((".", "_"))]
     return found

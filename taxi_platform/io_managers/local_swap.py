@@ -39,7 +39,6 @@ Readers never recover and never write: reads work on a read-only mount or as ano
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import hashlib
@@ -48,12 +47,36 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from taxi_platform.io_managers.commits import Publish, is_data_file, verify_staged
+from taxi_platform.io_managers.commits import Publish, verify_staged
 from taxi_platform.io_managers.errors import CommitError, LakeError
+from taxi_platform.io_managers.local_versions import (  # noqa: F401 (RETIRED_*, exchange: re-exported)
+    RETIRED_DIR,
+    RETIRED_PREFIX,
+    ExchangeUnsupported,
+    convert_plain_folder,
+    current_files,
+    current_target,
+    empty_retired,
+    exchange,
+    is_current,
+    is_plain_folder,
+    link_target,
+    list_data_files,
+    plain_folders,
+    point,
+    pointer_of,
+    restore_parked,
+    retire,
+    retired_versions,
+    stale_temporaries,
+    unrecorded_versions,
+    version_folder,
+)
 
 STAGING_DIR = "_staging"
 TRASH_DIR = "_trash"
@@ -62,47 +85,13 @@ LOCK_SUFFIX = ".lock"
 VERSION_FILE = "_version.json"
 # A staging folder with no lock file, older than this, belongs to a run that died: recovery removes it.
 STALE_STAGING_SECONDS = 6 * 3600
-# A superseded version stays in _retired this long, so that a reader listing it when it was replaced can finish.
+# A superseded version is kept this long, so that a reader that resolved the pointer to it before can finish.
 RETIRED_GRACE_SECONDS = 300
-RETIRED_DIR = "_retired"
-RETIRED_PREFIX = "old-"
 # Temporary lock/journal files exist for microseconds in a live write; older ones are a crash's leftovers.
 STALE_TEMP_SECONDS = 600
 
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-_NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
-
 # Locks this process holds on its staging folders: {staging folder path: locked file descriptor}.
 _staging_locks: dict[str, int] = {}
-
-
-# ---- the exchange -----------------------------------------------------------------------------------------------
-def _renameat2():
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    return function
-
-
-_RENAMEAT2 = _renameat2()
-
-
-class ExchangeUnsupported(OSError):
-    """This filesystem (or kernel, or C library) cannot swap two paths atomically."""
-
-
-def exchange(a: Path, b: Path) -> None:
-    """Swap the two existing paths ``a`` and ``b`` in one atomic step (``renameat2(RENAME_EXCHANGE)``)."""
-    if _RENAMEAT2 is None:
-        raise ExchangeUnsupported(errno.ENOSYS, "renameat2 is not available")
-    if _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
-        code = ctypes.get_errno()
-        if code in _NO_EXCHANGE:
-            raise ExchangeUnsupported(code, os.strerror(code), str(a), None, str(b))
-        raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
 # ---- locks ------------------------------------------------------------------------------------------------------
@@ -207,11 +196,7 @@ def release_staging(staging: Path) -> None:
 
 def staged_files(folder: Path) -> Optional[list[str]]:
     """Data files of a folder (as Spark/pyarrow/DuckDB see them), or None when the folder does not exist."""
-    try:
-        return [str(folder / e.name) for e in sorted(os.scandir(folder), key=lambda e: e.name)
-                if e.is_file() and is_data_file(e.name)]
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+    return list_data_files(Path(folder))
 
 
 def read_version(folder: Path) -> Optional[dict]:
@@ -223,8 +208,29 @@ def read_version(folder: Path) -> Optional[dict]:
 
 
 # ---- commit -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    """One item of a commit: its new version's pointer target, and the pointer's target before (None: new folder)."""
+
+    item: Publish
+    target: str
+    previous: Optional[str]
+
+    @property
+    def destination(self) -> Path:
+        return Path(self.item.destination)
+
+    @property
+    def version(self) -> Path:
+        return version_folder(self.destination, self.target)
+
+
 def publish_all(lake_root: Path, items: list[Publish], write_id: Optional[str] = None) -> None:
-    """Commit every item together (steps 1-5 of the module docstring); ``CommitError`` leaves every folder as it was."""
+    """Commit every item together (steps 1-6 of the module docstring); ``CommitError`` leaves every folder as it was.
+
+    ``items``: staged folders (under ``lake_root``, same filesystem) and the lake folders they become.
+    """
+    lake_root = Path(lake_root)
     write_id = write_id or uuid.uuid4().hex
     written_at = datetime.now(timezone.utc).isoformat()
     for item in items:  # 1-2, before any lock: a bad write touches nothing
@@ -237,70 +243,52 @@ def publish_all(lake_root: Path, items: list[Publish], write_id: Optional[str] =
     destinations = [Path(i.destination) for i in items]
     _resolve_dead_journals(lake_root, only=set(map(str, destinations)))  # a dead commit of these folders first
     locks = _guard(items[0], "locking", lambda: _lock_destinations(lake_root, destinations))
-    journal = Path(lake_root) / TRASH_DIR / f"{write_id}.json"
+    journal = lake_root / TRASH_DIR / f"{write_id}.json"
     journal_lock = None
     try:
-        entry = {"write_id": write_id, "items": [
-            {"destination": i.destination, "staged": i.staged, "what": i.what} for i in items]}
+        plans = [_guard(item, "preparing", lambda: _plan(item, write_id)) for item in items]
+        entry = {"write_id": write_id, "format": 2, "items": [
+            {"destination": p.item.destination, "staged": p.item.staged, "what": p.item.what,
+             "target": p.target, "previous": p.previous} for p in plans]}
         journal.parent.mkdir(parents=True, exist_ok=True)
         journal_lock = _guard(items[0], "journaling", lambda: _create_locked(journal, json.dumps(entry).encode()))
-        done: list[tuple[Publish, bool]] = []
+        moved: list[_Plan] = []
+        done: list[_Plan] = []
+        plan = None
         try:
-            for item in items:
-                done.append((item, _swap_in(item)))
+            for plan in plans:  # 4: the staged folders become versions (beside their pointers, not yet current)
+                _move_in(plan)
+                moved.append(plan)
+            for plan in plans:  # 5: the pointers, one rename(2) each
+                _swap_in(plan)
+                done.append(plan)
         except OSError as error:
-            failed = item  # noqa: F821 - the item whose swap raised
-            _undo(done)
+            _undo(done, moved)
             journal.unlink(missing_ok=True)
-            raise CommitError(f"{failed.what}: could not replace {failed.destination} "
+            raise CommitError(f"{plan.item.what}: could not replace {plan.item.destination} "
                               f"({errno.errorcode.get(error.errno, error.errno)}: {error.strerror}); every folder of "
                               f"this write keeps its previous version") from error
         except BaseException:
-            _undo(done)
+            _undo(done, moved)
             raise
         journal.unlink(missing_ok=True)
+        for plan in plans:  # 6: under the locks, after the journal: a retired version can never come back
+            if plan.previous is not None:
+                retire(lake_root, version_folder(plan.destination, plan.previous))
     finally:
         _release(journal_lock)
         for fd in locks:
             os.close(fd)
-    for item in items:  # 5: the old versions now sit where the staged folders were: to the trash, for a while
-        _retire(lake_root, Path(item.staged))
-    _empty_retired(Path(lake_root) / RETIRED_DIR, RETIRED_GRACE_SECONDS)
+    empty_retired(lake_root, RETIRED_GRACE_SECONDS)
 
 
-def _retire(lake_root: Path, old: Path) -> None:
-    """Move a superseded version to ``_retired/old-{ns}-{id}``: a reader that is listing it right now still finishes
-    (its files are deleted only after ``RETIRED_GRACE_SECONDS``, by a later write or ``vacuum``)."""
-    target = Path(lake_root) / RETIRED_DIR / f"{RETIRED_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(old, target)
-    except FileNotFoundError:
-        pass
-    except OSError:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _empty_retired(trash: Path, grace_seconds: float, dry_run: bool = False) -> list[str]:
-    """Delete superseded versions retired more than ``grace_seconds`` ago; returns their paths."""
-    cutoff = time.time_ns() - int(grace_seconds * 1e9)
-    gone = []
-    try:
-        entries = list(os.scandir(trash))
-    except FileNotFoundError:
-        return gone
-    for entry in entries:
-        if not entry.name.startswith(RETIRED_PREFIX):
-            continue
-        try:
-            retired_at = int(entry.name[len(RETIRED_PREFIX):].split("-", 1)[0])
-        except ValueError:
-            continue
-        if retired_at < cutoff:
-            gone.append(entry.path)
-            if not dry_run:
-                shutil.rmtree(entry.path, ignore_errors=True)
-    return gone
+def _plan(item: Publish, write_id: str) -> _Plan:
+    """Under the destination's lock: convert a plain folder (or put back a parked one), read the current pointer."""
+    destination = Path(item.destination)
+    restore_parked(destination)
+    if is_plain_folder(destination):
+        convert_plain_folder(destination, write_id)
+    return _Plan(item, link_target(destination, write_id), current_target(destination))
 
 
 def _guard(item: Publish, doing: str, action):
@@ -311,42 +299,24 @@ def _guard(item: Publish, doing: str, action):
                           f"{error.strerror}); nothing was replaced") from error
 
 
-def _swap_in(item: Publish) -> bool:
-    """Put the staged folder at the destination; True when an old version was swapped out (to ``item.staged``)."""
-    staged, destination = Path(item.staged), Path(item.destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if not destination.exists():
-        os.rename(staged, destination)
-        return False
-    try:
-        exchange(staged, destination)
-        return True
-    except ExchangeUnsupported:
-        pass
-    previous = Path(item.staged + ".previous")  # two renames: old out, new in (undone at once if the second fails)
-    os.rename(destination, previous)
-    try:
-        os.rename(staged, destination)
-    except BaseException:
-        os.rename(previous, destination)
-        raise
-    os.rename(previous, staged)  # the old version where the exchange would have left it
-    return True
+def _move_in(plan: _Plan) -> None:
+    """Move the staged folder to its version folder (same filesystem: one rename; EXDEV otherwise)."""
+    plan.version.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(plan.item.staged, plan.version)
 
 
-def _undo(done: list[tuple[Publish, bool]]) -> None:
-    """Swap back what this commit already swapped (old versions are at the staged paths)."""
-    for item, had_old in reversed(done):
-        staged, destination = Path(item.staged), Path(item.destination)
-        if had_old:
-            try:
-                exchange(staged, destination)
-            except ExchangeUnsupported:
-                os.rename(destination, item.staged + ".new")
-                os.rename(staged, destination)
-                os.rename(item.staged + ".new", staged)
-        else:
-            os.rename(destination, staged)
+def _swap_in(plan: _Plan) -> None:
+    """Point the lake folder at the new version (one atomic ``rename(2)`` of a symlink)."""
+    plan.destination.parent.mkdir(parents=True, exist_ok=True)
+    point(plan.destination, plan.target)
+
+
+def _undo(done: list[_Plan], moved: list[_Plan]) -> None:
+    """Point back what this commit already pointed, and move its new versions back to staging."""
+    for plan in reversed(done):
+        point(plan.destination, plan.previous)
+    for plan in reversed(moved):
+        os.rename(plan.version, plan.item.staged)
 
 
 # ---- recovery (writers and vacuum only; readers never need it) --------------------------------------------------
@@ -364,6 +334,7 @@ def recover(lake_root: Path) -> list[str]:
 
 
 def _resolve_dead_journals(lake_root: Path, only: Optional[set[str]] = None) -> list[str]:
+    """Finish (all pointers moved) or roll back (some moved) each commit whose journal's owner is dead."""
     restored: list[str] = []
     trash = Path(lake_root) / TRASH_DIR
     if not trash.is_dir():
@@ -382,29 +353,64 @@ def _resolve_dead_journals(lake_root: Path, only: Optional[set[str]] = None) -> 
             continue  # a live commit (maybe another run's): not ours to touch
         locks = _lock_destinations(lake_root, [Path(d) for d in destinations])
         try:
-            applied = [(read_version(Path(i["destination"])) or {}).get("write_id") == entry["write_id"] for i in items]
-            for item, was_applied in zip(items, applied):
-                destination, staged = Path(item["destination"]), Path(item["staged"])
-                previous = Path(item["staged"] + ".previous")
-                if not destination.exists() and previous.exists():  # killed between two fallback renames
-                    os.rename(previous, destination)
-                    restored.append(str(destination))
-                elif was_applied and not all(applied):  # a part of the commit: roll it back
-                    if staged.exists():  # the old version is where the staged one was
-                        try:
-                            exchange(staged, destination)
-                        except ExchangeUnsupported:
-                            os.rename(destination, item["staged"] + ".new")
-                            os.rename(staged, destination)
-                    else:  # there was no old version: the folder did not exist before this commit
-                        os.rename(destination, item["staged"] + ".new")
-                    restored.append(str(destination))
+            if entry.get("format") == 2:
+                restored += _roll_back_pointers(Path(lake_root), items)
+            else:
+                restored += _roll_back_exchanges(entry["write_id"], items)
             journal.unlink(missing_ok=True)
         finally:
             _release(lock)
             for fd in locks:
                 os.close(fd)
     _remove_stale_temp_files(trash)
+    return restored
+
+
+def _roll_back_pointers(lake_root: Path, items: list[dict]) -> list[str]:
+    """A dead commit of pointers: if every pointer was moved, retire the previous versions (the commit stands);
+    otherwise point the moved ones back and retire the commit's new versions. Returns the folders pointed back."""
+    destinations = [Path(i["destination"]) for i in items]
+    applied = []
+    for destination, item in zip(destinations, items):
+        try:
+            applied.append(current_target(destination) == item["target"])
+        except IsADirectoryError:
+            applied.append(False)
+    restored = []
+    if all(applied):
+        for destination, item in zip(destinations, items):
+            if item["previous"] is not None:
+                retire(lake_root, version_folder(destination, item["previous"]))
+        return restored
+    for destination, item, was_applied in zip(destinations, items, applied):
+        if was_applied:
+            point(destination, item["previous"])
+            restored.append(str(destination))
+        if version_folder(destination, item["target"]).exists():
+            retire(lake_root, version_folder(destination, item["target"]))
+    return restored
+
+
+def _roll_back_exchanges(write_id: str, items: list[dict]) -> list[str]:
+    """A dead commit of the earlier protocol (folders exchanged in place, journals without ``format``)."""
+    restored = []
+    applied = [(read_version(Path(i["destination"])) or {}).get("write_id") == write_id for i in items]
+    for item, was_applied in zip(items, applied):
+        destination, staged = Path(item["destination"]), Path(item["staged"])
+        previous = Path(item["staged"] + ".previous")
+        if not destination.exists() and previous.exists():  # killed between two fallback renames
+            os.rename(previous, destination)
+            restored.append(str(destination))
+        elif was_applied and not all(applied):  # a part of the commit: roll it back
+            if staged.exists():  # the old version is where the staged one was
+                try:
+                    exchange(staged, destination)
+                except ExchangeUnsupported:
+                    os.rename(destination, item["staged"] + ".new")
+                    os.rename(staged, destination)
+            else:  # there was no old version: the folder did not exist before this commit
+                os.rename(destination, item["staged"] + ".new")
+            restored.append(str(destination))
     return restored
 
 
@@ -437,8 +443,13 @@ def _remove_dead_staging(staging: Path, stale_seconds: float = STALE_STAGING_SEC
 
 
 def vacuum(lake_root: Path, grace_seconds: float = STALE_STAGING_SECONDS, dry_run: bool = False) -> list[str]:
-    """Remove what no reader needs: dead commits (rolled back), dead writers' staging, unlocked staging and retired
-    versions older than ``grace_seconds``. Returns the paths (with ``dry_run``: only lists them)."""
+    """Remove what no reader needs: dead commits (finished or rolled back), dead writers' staging, unlocked staging
+    and versions superseded more than ``grace_seconds`` ago. Returns the paths (with ``dry_run``: only lists them).
+
+    Also converts lake folders written before versions existed into pointers (listed too: same files, no reader
+    notices), records the superseded versions a killed run left unrecorded (deleted by a later vacuum or write once
+    ``grace_seconds`` have passed) and removes a killed write's hidden temporaries beside lake folders.
+    """
     lake_root = Path(lake_root)
     found: list[str] = []
     trash = lake_root / TRASH_DIR
@@ -449,11 +460,54 @@ def vacuum(lake_root: Path, grace_seconds: float = STALE_STAGING_SECONDS, dry_ru
             found.append(str(journal))
     if not dry_run:
         _resolve_dead_journals(lake_root)
+        _record_unrecorded_versions(lake_root)
+    for folder in plain_folders(lake_root):  # converted, not removed: listed so that a dry run shows it
+        found.append(str(folder))
+        if not dry_run:
+            _convert_locked(lake_root, folder)
+    for temporary in stale_temporaries(lake_root, STALE_TEMP_SECONDS):
+        found.append(str(temporary))
+        if not dry_run:
+            _remove(temporary)
     staging = lake_root / STAGING_DIR
     if staging.is_dir():
         found += _remove_dead_staging(staging, grace_seconds, dry_run)
-    found += _empty_retired(lake_root / RETIRED_DIR, grace_seconds, dry_run)
+    found += empty_retired(lake_root, grace_seconds, dry_run)
     return found
+
+
+def _record_unrecorded_versions(lake_root: Path) -> None:
+    """Retire (from now) each version that is neither current nor recorded, checked again under its folder's lock
+    (no live commit of that folder then: a commit holds the lock until its retirement records are written)."""
+    candidates = unrecorded_versions(lake_root)
+    for version in candidates:
+        destination = pointer_of(version)
+        locks = _lock_destinations(lake_root, [destination])
+        try:
+            restore_parked(destination)
+            if version.exists() and not is_current(version) and str(version) not in retired_versions(lake_root):
+                retire(lake_root, version)
+        finally:
+            for fd in locks:
+                os.close(fd)
+
+
+def _convert_locked(lake_root: Path, folder: Path) -> None:
+    """Convert a plain lake folder to a pointer and version under its lock (invisible to readers: same files)."""
+    locks = _lock_destinations(lake_root, [folder])
+    try:
+        if is_plain_folder(folder):
+            convert_plain_folder(folder, uuid.uuid4().hex)
+    finally:
+        for fd in locks:
+            os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_stale_temp_files(folder: Path) -> None:
@@ -546,8 +600,12 @@ class LocalStore:
         release_staging(Path(staging))
 
     def files(self, folder: str):
-        """The data files of the folder's current version, or None when it was never written. Read-only."""
-        return staged_files(Path(folder))
+        """The data files of the folder's current version, or None when it was never written. Read-only.
+
+        The folder's pointer is resolved once: the paths are the version's own (``{dataset}/_versions/...``), valid
+        while writers replace the folder, until that version has been superseded for ``RETIRED_GRACE_SECONDS``.
+        """
+        return current_files(Path(folder))
 
     def open(self, uri: str):
         return open(uri, "rb")
