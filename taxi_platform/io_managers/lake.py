@@ -13,6 +13,9 @@ which single-run backfills of a whole range need; any parquet reader understands
     {lake_root}/ref/taxi_zones/part-*.parquet                           unpartitioned datasets
     {lake_root}/_staging/, {lake_root}/_trash/                          in-flight writes (ignored by readers)
 
+On the local store each such folder is a symlink to an immutable version beside it (``{dataset}/_versions/...``,
+see ``local_versions``); on GCS a ``_manifest.json`` names each folder's current files.
+
 Writes: a partitioned asset hands over a DataFrame with a ``month`` column; the months of the run's partition range are
 written in one Spark job to a staging folder, then each month folder replaces the old one atomically
 (``local_swap.publish_all``). Writing a month twice leaves one copy; a crash mid-write leaves the previous version readable
@@ -24,7 +27,8 @@ the write itself instead of a separate pass. A ``SplitWrite`` writes two publish
 quarantine) in ONE Spark job over their rows, so the input is read and transformed once, not once per output.
 
 Reads: one partition, a range (one DataFrame with ``month``), or an unpartitioned dataset; only the files of each
-folder's current version are read. Raw assets (definition
+folder's current version are read, named as the store resolved them once (``store.files``), so a commit of the same
+months while Spark reads does not pull the files from under it. Raw assets (definition
 metadata ``lake/layout = month_files``) load as ``{month: DataFrame}``: their published types may differ by month
 (months that share a parquet schema are read in one Spark read and split by month).
 """

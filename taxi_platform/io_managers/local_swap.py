@@ -1,32 +1,40 @@
 """Whole-version commits of lake folders on a local (or NFS) filesystem: no reader ever sees a month missing or mixed.
 
-A write stages each new folder version in full under ``{lake_root}/_staging/{write}/`` (Spark's output), then
-``publish_all`` commits a list of them (``commits.Publish``: a step's outputs for its months, e.g. clean +
-quarantine) together:
+Each lake folder (a month ``{dataset}/month=YYYY-MM``, or an unpartitioned dataset) is a symlink, its *pointer*, to
+an immutable *version* folder ``{dataset}/_versions/month=YYYY-MM/{write id}/`` (``local_versions``). A write stages
+each new folder in full under ``{lake_root}/_staging/{write}/`` (Spark's output), then ``publish_all`` commits a list
+of them (``commits.Publish``: a step's outputs for its months, e.g. clean + quarantine) together:
 
 1. **verify**: each staged folder holds the rows the writer produced for it (parquet footers against the writer's
    count, ``commits.verify_staged``); a staged month that is missing or short fails the commit, nothing replaced;
 2. **mark**: ``_version.json`` (write id, time, rows, files) goes into each staged folder; readers ignore it (leading
-   underscore) and it tells recovery and ``upload_lake_to_gcs`` which version a folder holds;
+   underscore) and it tells ``upload_lake_to_gcs`` which version a folder holds;
 3. **lock** every destination (``_locks/{hash}.lock``, taken in sorted order, so two writers of one month commit one
-   after the other) and write the commit's journal ``_trash/{write}.json``, created already locked by this process;
-4. **swap** each destination with its staged folder in ONE ``renameat2(RENAME_EXCHANGE)`` (Linux): the path always
-   names a whole folder, the old one or the new one, so no reader, plain or platform, finds it missing; the old
-   version lands where the staged one was. A destination that did not exist yet is simply renamed into place;
-5. **finish**: delete the journal, release the locks, and move the old versions to ``_retired/old-*``, deleted by a
-   later write (or ``vacuum``) after ``RETIRED_GRACE_SECONDS``: a reader that was listing the old folder at the
-   instant of the swap still sees its files, never an emptied folder.
+   after the other); a destination still written the earlier way (a plain folder) is converted to a pointer with the
+   same files (``local_versions.convert_plain_folder``: hard links, one ``renameat2(RENAME_EXCHANGE)``); then the
+   commit's journal ``_trash/{write}.json`` (each pointer's new and previous target), created already locked;
+4. **move** each staged folder to its version folder (one rename each; not yet visible to any reader);
+5. **point** each destination at its new version: a new symlink renamed over the old one, ONE ``rename(2)``, atomic
+   on every POSIX filesystem: the path always names a whole version, the old one or the new one;
+6. **finish**: delete the journal, then (still under the locks) record each superseded version in
+   ``_retired/old-{ns}-{id}`` (a symlink to it), release the locks. A superseded version is deleted by a later write
+   (or ``vacuum``) only ``RETIRED_GRACE_SECONDS`` after it was superseded.
 
-A swap that fails (ENOSPC, EXDEV, EACCES, ...) is undone at once: the destinations already swapped are swapped back,
-and the error (``CommitError``) names the dataset, the month and the OS error; every destination keeps its old
-version. A run that dies between two swaps of one commit leaves its journal, whose lock the kernel released with the
-process: the next writer (or ``vacuum``) that finds a journal it can lock rolls that commit back (the destinations
-whose ``_version.json`` names its write id get their old version back), so a step's outputs never stay mixed.
+Readers: a plain reader (Spark, pyarrow, DuckDB on the dataset folder) follows the pointers and skips ``_versions``:
+every listing shows each month once, whole. The platform's reader (``LocalStore.files``) resolves the pointer ONCE
+and hands Spark the version's own paths, which stay valid during rewrites (for the grace period): a Spark job that
+opens its files after a commit of its months reads the old version, whole. A plain reader that lists a month and
+opens its files after a commit replaced it opens them through the new pointer: Spark-written files are named per
+write, so it finds them gone (file not found: re-list) rather than mixed; a raw month's single ``part-00000.parquet``
+is then the new version's file, whole.
 
-Filesystems without ``RENAME_EXCHANGE`` (older kernels, some network filesystems) fall back to two renames through
-``_staging`` (old out, new in), each undone at once on failure; there, and only there, a reader may find the folder
-missing for the instant between the two renames, and a run killed in that instant leaves it missing until the next
-write or ``vacuum`` puts the old version back.
+A step that fails (ENOSPC, EXDEV, EACCES, ...) is undone at once: the pointers already moved are pointed back, the
+new versions go back to staging, and the error (``CommitError``) names the dataset, the month and the OS error;
+every destination keeps its old version. A run that dies mid-commit leaves its journal, whose lock the kernel
+released with the process: the next writer (or ``vacuum``) that finds a journal it can lock finishes it (every pointer
+moved: the previous versions are recorded as superseded) or rolls it back (pointers moved back, the new versions
+recorded as superseded), so a step's outputs never stay mixed. Journals of the earlier protocol (folders exchanged in
+place) are still rolled back the earlier way.
 
 Locks: ``flock`` on a file opened for reading AND writing (the Linux NFS client emulates flock with POSIX locks, which
 need a writable descriptor). Lock files appear already locked (created under a temporary name, locked, renamed).
@@ -217,12 +225,12 @@ class _Plan:
     previous: Optional[str]
 
     @property
-    def destination(self) -> Path:
-        return Path(self.item.destination)
+    def destination(self) -> str:  # as ``Publish``'s (fault-test harnesses wrap ``_swap_in`` and read it)
+        return self.item.destination
 
     @property
     def version(self) -> Path:
-        return version_folder(self.destination, self.target)
+        return version_folder(Path(self.destination), self.target)
 
 
 def publish_all(lake_root: Path, items: list[Publish], write_id: Optional[str] = None) -> None:
@@ -274,7 +282,7 @@ def publish_all(lake_root: Path, items: list[Publish], write_id: Optional[str] =
         journal.unlink(missing_ok=True)
         for plan in plans:  # 6: under the locks, after the journal: a retired version can never come back
             if plan.previous is not None:
-                retire(lake_root, version_folder(plan.destination, plan.previous))
+                retire(lake_root, version_folder(Path(plan.destination), plan.previous))
     finally:
         _release(journal_lock)
         for fd in locks:
@@ -307,14 +315,13 @@ def _move_in(plan: _Plan) -> None:
 
 def _swap_in(plan: _Plan) -> None:
     """Point the lake folder at the new version (one atomic ``rename(2)`` of a symlink)."""
-    plan.destination.parent.mkdir(parents=True, exist_ok=True)
-    point(plan.destination, plan.target)
+    point(Path(plan.destination), plan.target)
 
 
 def _undo(done: list[_Plan], moved: list[_Plan]) -> None:
     """Point back what this commit already pointed, and move its new versions back to staging."""
     for plan in reversed(done):
-        point(plan.destination, plan.previous)
+        point(Path(plan.destination), plan.previous)
     for plan in reversed(moved):
         os.rename(plan.version, plan.item.staged)
 

@@ -20,6 +20,7 @@ import pytest
 from dagster import AssetKey, PartitionKeyRange, build_input_context, build_output_context
 
 from taxi_platform.io_managers import local_swap
+from taxi_platform.io_managers.gcs_sync import local_files
 from taxi_platform.io_managers.lake import LAYOUT_KEY, MONTH_FILES_LAYOUT, LakeIOManager
 from taxi_platform.io_managers.local_swap import LocalStore
 from taxi_platform.partitions import monthly_partitions
@@ -137,6 +138,11 @@ def test_plain_readers_see_each_current_month_once(spark, lake_root):
     assert sorted((m, t, pairs.count((m, t))) for m, t in set(pairs)) == expected
     sql = f"SELECT month, tag, count(*) FROM read_parquet('{dataset}/*/*.parquet', hive_partitioning=true) GROUP BY ALL"
     assert sorted(duckdb.execute(sql).fetchall()) == expected
+    # upload_lake_to_gcs copies what a plain reader sees: the links' files under the month's own path
+    uploaded = sorted(str(p.relative_to(dataset)) for p in local_files(dataset))
+    assert uploaded == ["month=2021-01/part-new-0.parquet", "month=2021-01/part-new-1.parquet",
+                        "month=2021-02/part-plain-0.parquet", "month=2021-02/part-plain-1.parquet",
+                        "month=2021-03/part-new3-0.parquet", "month=2021-03/part-new3-1.parquet"]
 
 
 def test_a_plain_folder_is_converted_without_a_reader_noticing(spark_resource, lake_root):
