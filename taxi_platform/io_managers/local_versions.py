@@ -38,7 +38,8 @@ from taxi_platform.io_managers.commits import is_data_file
 VERSIONS_DIR = "_versions"
 RETIRED_DIR = "_retired"
 RETIRED_PREFIX = "old-"
-# Temporary names in a dataset folder: hidden (leading dot), so no parquet reader lists them.
+# Temporary names, inside ``_versions`` (never beside the lake folders: DuckDB's ``*/*.parquet`` would match files
+# under a hidden folder there) and hidden.
 TEMP_SUFFIX = ".lake-tmp"
 PARKED_SUFFIX = ".lake-parked"
 
@@ -127,7 +128,7 @@ def point(destination: Path, target: Optional[str]) -> None:
         except FileNotFoundError:
             pass
         return
-    temp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
+    temp = _temporary(destination, TEMP_SUFFIX)
     os.symlink(target, temp)
     try:
         os.replace(temp, destination)
@@ -167,13 +168,13 @@ def convert_plain_folder(destination: Path, version_id: str) -> str:
     version = version_folder(destination, target)
     version.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(destination, version, copy_function=_link_or_copy, symlinks=True)
-    temp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
+    temp = _temporary(destination, TEMP_SUFFIX)
     os.symlink(target, temp)
     try:
         exchange(temp, destination)  # the plain folder is now at `temp`
         parked = temp
     except ExchangeUnsupported:
-        parked = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}{PARKED_SUFFIX}")
+        parked = _temporary(destination, PARKED_SUFFIX)
         os.rename(destination, parked)
         try:
             os.rename(temp, destination)
@@ -194,7 +195,7 @@ def restore_parked(destination: Path) -> bool:
         return False
     prefix = f".{destination.name}."
     try:
-        parked = sorted(e.path for e in os.scandir(destination.parent)
+        parked = sorted(e.path for e in os.scandir(destination.parent / VERSIONS_DIR)
                         if e.name.startswith(prefix) and e.name.endswith(PARKED_SUFFIX))
     except FileNotFoundError:
         return False
@@ -202,6 +203,13 @@ def restore_parked(destination: Path) -> bool:
         return False
     os.rename(parked[-1], destination)
     return True
+
+
+def _temporary(destination: Path, suffix: str) -> Path:
+    """A fresh hidden name in the ``_versions`` folder beside ``destination`` (created if needed)."""
+    folder = destination.parent / VERSIONS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f".{destination.name}.{uuid.uuid4().hex[:12]}{suffix}"
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -308,18 +316,20 @@ def unrecorded_versions(lake_root: Path) -> list[Path]:
     found = []
     for versions in versions_folders(lake_root):
         for named in sorted(versions.iterdir()):
-            for version in sorted(named.iterdir()) if named.is_dir() else []:
+            if named.name.startswith(".") or named.is_symlink() or not named.is_dir():
+                continue  # a temporary (``stale_temporaries``)
+            for version in sorted(named.iterdir()):
                 if str(version) not in recorded and not is_current(version):
                     found.append(version)
     return found
 
 
 def stale_temporaries(lake_root: Path, older_than: float) -> list[Path]:
-    """Hidden temporary pointers and converted plain folders a killed write left beside lake folders."""
+    """Hidden temporary pointers and converted plain folders a killed write left in ``_versions`` folders."""
     cutoff = time.time() - older_than
     found = []
     for versions in versions_folders(lake_root):
-        for entry in os.scandir(versions.parent):
+        for entry in os.scandir(versions):
             if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX):
                 try:
                     if entry.stat(follow_symlinks=False).st_mtime < cutoff:

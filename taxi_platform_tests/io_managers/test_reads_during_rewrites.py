@@ -129,6 +129,8 @@ def test_plain_readers_see_each_current_month_once(spark, lake_root):
     dataset = store.root / DATASET
     assert (dataset / "month=2021-01").is_symlink() and not (dataset / "month=2021-02").is_symlink()
     assert len(list((dataset / "_versions" / "month=2021-01").iterdir())) == 2
+    # a temporary link that a writer killed inside its pointer swap leaves (until vacuum), naming a version
+    os.symlink(os.path.realpath(dataset / "month=2021-03"), dataset / "_versions" / ".month=2021-03.dead.lake-tmp")
     expected = [("2021-01", "new", 4), ("2021-02", "plain", 3), ("2021-03", "new3", 5)]
 
     found = spark.read.parquet(str(dataset)).groupBy("month", "tag").count().collect()
@@ -182,9 +184,13 @@ def test_vacuum_deletes_superseded_versions_after_the_grace_period_only(lake_roo
     assert sorted(store.vacuum(grace_seconds=0)) == sorted(map(str, old))
     assert list(versions.iterdir()) == [current] and not list((store.root / local_swap.RETIRED_DIR).iterdir())
     publish(store, "2021-01", "v4", 4)
+    leftover = versions.parent / ".month=2021-01.dead.lake-tmp"  # a writer killed inside its pointer swap
+    os.symlink("month=2021-01/x", leftover)
+    os.utime(leftover, (time.time() - 3600,) * 2, follow_symlinks=False)
     for record in (store.root / local_swap.RETIRED_DIR).iterdir():  # as if killed before recording it
         record.unlink()
-    assert store.vacuum(grace_seconds=3600) == []  # recorded now: its grace period starts now
+    assert store.vacuum(grace_seconds=3600) == [str(leftover)]  # the version recorded now: its grace starts now
+    assert not os.path.lexists(leftover)
     assert len(list((store.root / local_swap.RETIRED_DIR).iterdir())) == 1
     assert store.vacuum(grace_seconds=0) == [str(current)]
     assert sorted(r for p in versions.iterdir() for r in os.listdir(p) if r.endswith(".parquet")) == \
