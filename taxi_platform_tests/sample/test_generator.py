@@ -183,6 +183,23 @@ def test_deterministic_per_seed_and_month(taxi_type):
                                        else "pickup_datetime") % 86400)
 
 
+@pytest.mark.parametrize("taxi_type,month", [("yellow", "2021-01"), ("green", "2019-03"), ("fhvhv", "2023-05"),
+                                              ("fhv", "2020-02")])
+def test_write_month_streams_block_by_block_the_rows_of_generate_month(tmp_path, taxi_type, month):
+    """write_month never builds the month in memory (one row group per CHUNK_ROWS block) and writes exactly the rows
+    of generate_month: the same RNG stream consumed in the same order."""
+    from taxi_platform.sample.generator import CHUNK_ROWS
+
+    rows = 2 * CHUNK_ROWS + 17
+    target = tmp_path / "month.parquet"
+    assert write_month(target, taxi_type, month, rows) == rows
+    written = pq.ParquetFile(target)
+    assert written.metadata.num_row_groups == 3
+    assert [written.metadata.row_group(i).num_rows for i in range(3)] == [CHUNK_ROWS, CHUNK_ROWS, 17]
+    expected = generate_month(taxi_type, month, rows)
+    assert written.read().equals(expected.combine_chunks())
+
+
 def test_write_month_writes_one_readable_parquet_file(tmp_path):
     target = tmp_path / "raw" / "green" / "2020" / "01" / "green_tripdata_2020-01.parquet"
     assert write_month(target, "green", "2020-01", 3_000, seed=5) == 3_000
