@@ -36,6 +36,7 @@ metadata ``lake/layout = month_files``) load as ``{month: DataFrame}``: their pu
 
 import threading
 import uuid
+from functools import reduce
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -520,8 +521,7 @@ class LakeIOManager(ConfigurableIOManager):
         layout = (upstream.definition_metadata or {}).get(LAYOUT_KEY) if upstream is not None else None
         if layout == MONTH_FILES_LAYOUT:
             return self._read_month_files(spark, store, dataset, files_by_month)
-        every_file = [f for files in files_by_month.values() for f in files]
-        return spark.read.option("basePath", dataset).parquet(*every_file)
+        return _month_aligned_read(spark, dataset, files_by_month)
 
     def _read_month_files(self, spark, store, dataset: str, files_by_month: dict[str, list[str]]) -> dict:
         """{month: DataFrame of that month's files as published}.
@@ -607,6 +607,26 @@ def _named_os_errors(what: str, action):
         if phrase is None:
             raise
         raise LakeError(f"{what}: staging the write failed ({phrase}); nothing was replaced") from error
+
+
+def _month_aligned_read(spark, dataset: str, files_by_month: dict[str, list[str]]):
+    """The months' files as one DataFrame (with ``month``) whose Spark tasks each read ONE month.
+
+    One read of every file (one listing and footer pass), then the union of its per-month slices (partition pruning):
+    each slice plans its own splits, so a task never mixes months. A step that writes by month (e.g. core/trips from
+    clean) then writes each month as about as many files as the month has splits, with no shuffle and no compaction;
+    a read that packed files of several months into one task gave every month a file per task (e.g. 12 months of
+    green and yellow: up to 15 files a month, then compacted, a second write of every row).
+    """
+    from pyspark.sql import functions as F
+
+    every_file = [f for files in files_by_month.values() for f in files]
+    together = spark.read.option("basePath", dataset).parquet(*every_file)
+    months = [m for m, files in files_by_month.items() if files]
+    if len(months) <= 1:
+        return together
+    slices = [together.where(F.col(MONTH_COLUMN) == m) for m in months]
+    return reduce(lambda a, b: a.unionAll(b), slices)
 
 
 def _count_rows_by_month(df, months: Optional[list[str]]):

@@ -130,10 +130,12 @@ def classify(conformed: DataFrame) -> DataFrame:
     # the unparseable verdict too: a row whose bad cell became null is not a copy of a row published with a null there
     keys = [F.col(f"`{c}`") for c in conformed.columns]
     row_hash = F.xxhash64(*keys)
-    task = F.pmod(row_hash, F.lit(COPY_SEARCH_TASKS_PER_MONTH))
-    # The window's keys include the exchange's (month, task), so the exchange below is the only shuffle.
-    exchanged = conformed.repartition(F.col(MONTH_COLUMN), task)
-    copy_number = F.row_number().over(Window.partitionBy(row_hash, task, *keys).orderBy(F.lit(1)))
+    # One of COPY_SEARCH_TASKS_PER_MONTH slots of the row's month, as ONE expression: the window below is partitioned
+    # by it too, so the exchange is the only shuffle. (Exchanging by (month, task) instead costs a second shuffle when
+    # the run has one month: the month is then a literal, which Spark removes from the window's keys.)
+    slot = F.hash(F.col(MONTH_COLUMN), F.pmod(row_hash, F.lit(COPY_SEARCH_TASKS_PER_MONTH)))
+    exchanged = conformed.repartition(slot)
+    copy_number = F.row_number().over(Window.partitionBy(slot, row_hash, *keys).orderBy(F.lit(1)))
     reason = F.when(copy_number > 1, F.lit(DUPLICATE_ROW)).otherwise(F.lit(None).cast("string"))
     for name, condition in reversed(quarantine_rules(columns)):
         reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)

@@ -96,6 +96,30 @@ def test_rows_spread_over_many_tasks_still_give_at_most_files_per_partition_file
     assert not any((lake_root / "_staging").iterdir())
 
 
+def test_a_monthly_input_is_read_with_one_month_per_task(resources, lake_root):
+    """A step reading several months gets Spark tasks that each hold ONE month, so writing its result by month needs
+    no shuffle and no compaction (before: the small files of all months were packed into one task)."""
+    events, _ = make_assets(lambda m: {"2021-01": 5, "2021-02": 7, "2021-03": 3}[m])
+
+    @asset(ins={"events": AssetIn(key=KEY)}, partitions_def=monthly_partitions,
+           backfill_policy=BackfillPolicy.single_run(), io_manager_key="mem")
+    def months_per_task(context, events):
+        from pyspark.sql import functions as F
+
+        tasks = events.groupBy(F.spark_partition_id().alias("task")).agg(
+            F.collect_set("month").alias("months"), F.count(F.lit(1)).alias("rows")).collect()
+        return sorted((sorted(r["months"]), r["rows"]) for r in tasks)
+
+    result = materialize([events, months_per_task], resources=resources, tags=range_tags("2021-01", "2021-03"))
+    assert result.success
+    tasks = result.output_for_node("months_per_task")
+    assert all(len(months) == 1 for months, _ in tasks), tasks  # a month may take several tasks, a task one month
+    rows = {}
+    for (month,), count in tasks:
+        rows[month] = rows.get(month, 0) + count
+    assert rows == {"2021-01": 5, "2021-02": 7, "2021-03": 3}
+
+
 def test_writing_a_month_twice_leaves_one_copy(resources, lake_root):
     events, _ = make_assets(lambda m: 50)
     for _ in range(2):
