@@ -40,7 +40,6 @@ from functools import reduce
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-import pyarrow.parquet as pq
 from dagster import (
     AssetKey,
     ConfigurableIOManager,
@@ -54,7 +53,7 @@ from dagster import (
 from dagster._core.execution.plan.outputs import StepOutputHandle  # the step's other outputs (Together)
 from pydantic import Field, PrivateAttr, field_validator
 
-from taxi_platform.io_managers.commits import Publish
+from taxi_platform.io_managers.commits import Publish, parquet_file
 from taxi_platform.io_managers.errors import CommitError, LakeError, MissingPartitionError  # noqa: F401 (re-exported)
 from taxi_platform.io_managers.gcs_store import GcsStore
 from taxi_platform.io_managers.local_swap import GLOB_CHARACTERS, LocalStore
@@ -473,7 +472,7 @@ class LakeIOManager(ConfigurableIOManager):
             for month in months:
                 staged = store.join(staging, f"{MONTH_COLUMN}={month}")
                 try:
-                    rows = pq.ParquetFile(str(obj.files[month])).metadata.num_rows
+                    rows = parquet_file(str(obj.files[month])).metadata.num_rows
                 except Exception as error:
                     raise LakeError(f"{name} {month}: the file {obj.files[month]} is not readable parquet ({error}); "
                                     "nothing was replaced") from error
@@ -568,7 +567,7 @@ class LakeIOManager(ConfigurableIOManager):
             rows_by_folder[folder] = 0
             for uri in files:
                 with store.open(uri) as handle:
-                    parquet = pq.ParquetFile(handle)
+                    parquet = parquet_file(handle)
                     rows_by_folder[folder] += parquet.metadata.num_rows
                     schema = schema or parquet.schema_arrow
         every_file = [f for files in files_by_folder.values() for f in files]
@@ -701,7 +700,7 @@ def _parquet_schema_text(store, files: list[str]) -> Optional[str]:
     texts = set()
     for uri in files:
         with store.open(uri) as handle:
-            schema = pq.ParquetFile(handle).schema
+            schema = parquet_file(handle).schema
         if any(name.lower() == MONTH_COLUMN for name in schema.names):
             return None
         texts.add(str(schema).split("\n", 1)[-1])  # the first line is the object's repr
@@ -713,7 +712,7 @@ def _markdown_preview(store, files: list[str]) -> str:
     rows: list[dict] = []
     for uri in files:
         with store.open(uri) as handle:
-            batch = next(pq.ParquetFile(handle).iter_batches(batch_size=PREVIEW_ROWS), None)
+            batch = next(parquet_file(handle).iter_batches(batch_size=PREVIEW_ROWS), None)
         if batch is not None:
             rows.extend(batch.to_pylist()[: PREVIEW_ROWS - len(rows)])
         if len(rows) >= PREVIEW_ROWS:

@@ -9,7 +9,6 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from taxi_platform.partitions import check_month_in_range
-from taxi_platform.sample.volumes import sample_rows
 from taxi_platform.sources.base import FetchedMonth, MonthNotFoundError, SourceError
 from taxi_platform.redaction import redact_url
 from taxi_platform.sources.download import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_BYTES, local_path_of_file_url, probe
@@ -99,6 +98,8 @@ class TaxiSourceResource(ConfigurableResource):
         """kind=sample: the rows the sample publishes for ``taxi_type`` in ``month`` (``sample_volumes``)."""
         if self.sample_volumes == "equal":
             return self.sample_rows_per_month
+        from taxi_platform.sample.volumes import sample_rows  # the sample package imports pyarrow: not at load
+
         return sample_rows(taxi_type, month, self.sample_rows_per_month)
 
     def fetch_month(self, taxi_type: str, month: str, workdir: Path) -> FetchedMonth:

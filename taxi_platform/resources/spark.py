@@ -1,7 +1,8 @@
 """The Spark session target, chosen by configuration only; the session is built lazily, never at import.
 
-Builds on dagster-pyspark's ``LazyPySparkResource``: the session starts the first time an asset, check or IO manager
-asks for it (raw assets never do), once per run process. The same assets run on every target:
+A lazy session (the idea of dagster-pyspark's ``LazyPySparkResource``, without importing it: that module imports
+pyspark.sql at load, which every process loading the definitions would pay for): the session starts the first time an
+asset, check or IO manager asks for it (raw assets never do), once per run process. The same assets run on every target:
 
 | target       | where Spark runs                                   | settings                                          |
 |--------------|----------------------------------------------------|---------------------------------------------------|
@@ -30,8 +31,8 @@ import sys
 from typing import Any, Literal, Optional
 from urllib.parse import urlsplit
 
-from dagster_pyspark import LazyPySparkResource
-from pydantic import Field
+from dagster import ConfigurableResource
+from pydantic import Field, PrivateAttr
 
 # BASE_CONFIG: the settings every target gets unless spark_config overrides them; it lives in a Dagster-free module
 # because the spark-submit job script uses it too.
@@ -84,7 +85,7 @@ class SparkConnectUnreachableError(SparkTargetError):
     """Nothing answers at the Spark Connect address (checked with a short TCP probe, not pyspark's ~60 s retries)."""
 
 
-class SparkResource(LazyPySparkResource):
+class SparkResource(ConfigurableResource):
     """Where Spark runs, chosen by ``target``; the session starts on first use.
 
     Attributes:
@@ -122,6 +123,7 @@ class SparkResource(LazyPySparkResource):
         description="Set for a lake on gs://: the resource adds the GCS connector jar and its settings (credentials "
         "from the GCP resource; the keyfile path is set on the running session, never on the JVM's command line).",
     )
+    _spark_session: Any = PrivateAttr(default=None)
 
     # ---- configuration ---------------------------------------------------------------------------------------
     def validate_config(self) -> None:
@@ -301,6 +303,11 @@ class SparkResource(LazyPySparkResource):
     def get_session(self):
         """The SparkSession for this run, started on first use (a Spark Connect session under ``connect``)."""
         return self.spark_session
+
+    @property
+    def spark_session(self) -> Any:
+        self._init_session()
+        return self._spark_session
 
     @property
     def spark_context(self) -> Any:

@@ -34,9 +34,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
-import numpy as np
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy and pandas are imported by the functions that compute, not when the definitions load
+    import numpy as np
     import pandas as pd
 
 TARGET = "duration_minutes"
@@ -80,6 +79,8 @@ _BANDS = {name: (start, stop) for name, start, stop in HOUR_BANDS}
 
 def feature_column(name: str, distance: np.ndarray, hour: np.ndarray) -> np.ndarray:
     """One feature's values (float64) for arrays of distance (miles) and pickup hour (NaN where unknown)."""
+    import numpy as np
+
     if name not in TRAINED_FEATURES:
         raise ModelError(f"unknown feature {name!r}: known features are {list(TRAINED_FEATURES)}")
     if name == "intercept":
@@ -94,11 +95,14 @@ def feature_column(name: str, distance: np.ndarray, hour: np.ndarray) -> np.ndar
 
 
 def design_matrix(features: Sequence[str], distance: np.ndarray, hour: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.column_stack([feature_column(f, distance, hour) for f in features])
 
 
 def as_float_array(values: Any) -> np.ndarray:
     """A pandas column / list with None or NaN -> float64 array with NaN (ints, Python objects, Arrow-backed)."""
+    import numpy as np
     import pandas as pd  # here, not at import: loading the definitions does not need pandas
 
     if isinstance(values, pd.Series):
@@ -121,6 +125,8 @@ class DurationModel:
             raise ModelError(f"{len(self.features)} features but {len(self.coefficients)} coefficients")
         if self.kind not in (TRAINED, STAND_IN):
             raise ModelError(f"model kind must be {TRAINED!r} or {STAND_IN!r}, not {self.kind!r}")
+        import numpy as np
+
         for name in self.features:
             feature_column(name, np.zeros(1), np.zeros(1))  # validates the name
 
@@ -130,6 +136,8 @@ class DurationModel:
 
     def predict(self, distance: Any, hour: Any = None) -> np.ndarray:
         """Predicted minutes (>= 0, NaN where an input the model uses is null), one per row."""
+        import numpy as np
+
         distance = as_float_array(distance)
         hour = np.full(distance.shape, np.nan) if hour is None else as_float_array(hour)
         if hour.shape != distance.shape:
@@ -188,6 +196,8 @@ def stand_in_model(reason: str = "no trained model") -> DurationModel:
 
 def fit_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, Optional[float]]:
     """RMSE, MAE (minutes) and R² of predictions against actual durations."""
+    import numpy as np
+
     if actual.size == 0:
         return {"rmse_minutes": None, "mae_minutes": None, "r2": None}
     errors = actual - predicted
@@ -206,6 +216,8 @@ def fit_duration_model(
 
     Metrics are on the training rows (in-sample), beside the stand-in's on the same rows (``stand_in_*``).
     """
+    import numpy as np
+
     distance, hour, y = as_float_array(distance), as_float_array(hour), as_float_array(duration_minutes)
     usable = ~(np.isnan(distance) | np.isnan(hour) | np.isnan(y))
     distance, hour, y = distance[usable], hour[usable], y[usable]

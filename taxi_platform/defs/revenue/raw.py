@@ -24,7 +24,6 @@ early). The in-process executor the platform uses honours RetryPolicy (retries a
 import tempfile
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -79,6 +78,8 @@ def build_raw_asset(
         retry_policy=retry_policy,
     )
     def _raw(context: AssetExecutionContext, sources: TaxiSourceResource) -> Output[MonthFiles]:
+        import pyarrow.parquet as pq  # at run time only: not a cost of loading the definitions
+
         workdir = Path(tempfile.mkdtemp(prefix=f"taxi_platform-raw-{taxi_type}-"))
         files: dict[str, Path] = {}
         by_month: dict[str, dict] = {}
