@@ -530,8 +530,6 @@ class LakeIOManager(ConfigurableIOManager):
         read per month, without a Spark read (listing, footer, analysis: about 0.1 s of driver time each) per month
         and taxi type. A month whose schema differs, or whose files name a ``month`` column, is read on its own.
         """
-        from pyspark.sql import functions as F
-
         groups: dict[Optional[str], list[str]] = {}
         for month, files in files_by_month.items():
             key = _parquet_schema_text(store, files)
@@ -541,9 +539,8 @@ class LakeIOManager(ConfigurableIOManager):
             if key is None or len(months) == 1:
                 frames.update({m: spark.read.parquet(*files_by_month[m]) for m in months})
                 continue
-            together = spark.read.option("basePath", dataset).parquet(*[f for m in months for f in files_by_month[m]])
-            for month in months:
-                frames[month] = together.where(F.col(MONTH_COLUMN) == month).drop(MONTH_COLUMN)
+            slices = _month_slices(spark, dataset, {m: files_by_month[m] for m in months})
+            frames.update({month: df.drop(MONTH_COLUMN) for month, df in slices.items()})
         return {month: frames[month] for month in files_by_month}
 
     def month_files(self, store, key: AssetKey, months: list[str]) -> dict[str, list[str]]:
@@ -608,23 +605,27 @@ def _named_os_errors(what: str, action):
         raise LakeError(f"{what}: staging the write failed ({phrase}); nothing was replaced") from error
 
 
-def _month_aligned_read(spark, dataset: str, files_by_month: dict[str, list[str]]):
-    """The months' files as one DataFrame (with ``month``) whose Spark tasks each read ONE month.
-
-    One read of every file (one listing and footer pass), then the union of its per-month slices (partition pruning):
-    each slice plans its own splits, so a task never mixes months. A step that writes by month (e.g. core/trips from
-    clean) then writes each month as about as many files as the month has splits, with no shuffle and no compaction;
-    a read that packed files of several months into one task gave every month a file per task (e.g. 12 months of
-    green and yellow: up to 15 files a month, then compacted, a second write of every row).
-    """
+def _month_slices(spark, dataset: str, files_by_month: dict[str, list[str]]) -> dict:
+    """{month: DataFrame of that month's rows (with ``month``)} from ONE Spark read of every file (one listing and
+    footer pass), split by partition pruning: each slice plans its own splits, so none of its tasks reads another
+    month's files."""
     from pyspark.sql import functions as F
 
     every_file = [f for files in files_by_month.values() for f in files]
     together = spark.read.option("basePath", dataset).parquet(*every_file)
-    months = [m for m, files in files_by_month.items() if files]
-    if len(months) <= 1:
-        return together
-    slices = [together.where(F.col(MONTH_COLUMN) == m) for m in months]
+    return {m: together.where(F.col(MONTH_COLUMN) == m) for m, files in files_by_month.items() if files}
+
+
+def _month_aligned_read(spark, dataset: str, files_by_month: dict[str, list[str]]):
+    """The months' files as one DataFrame (with ``month``) whose Spark tasks each read ONE month: the union of
+    ``_month_slices``.
+
+    A step that writes by month (e.g. core/trips from clean) then writes each month as about as many files as the
+    month has splits, with no shuffle and no compaction; a read that packed files of several months into one task gave
+    every month a file per task (e.g. 12 months of green and yellow: up to 15 files a month, then compacted, a second
+    write of every row).
+    """
+    slices = list(_month_slices(spark, dataset, files_by_month).values())
     return reduce(lambda a, b: a.unionAll(b), slices)
 
 
