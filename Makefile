@@ -24,6 +24,8 @@ $(VENV)/.installed: pyproject.toml uv.lock requirements/bootstrap.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements/bootstrap.txt
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --extra dev --python $(BIN)/python --no-progress --compile-bytecode
+	@# the local Spark driver's class-data archive (resources/class_data.py: ~10 s off each session start); never fatal
+	-$(BIN)/python -m taxi_platform.resources.class_data
 	@touch $@
 
 # Re-resolve every dependency to the newest versions pyproject.toml allows, and rewrite uv.lock (commit it with a test run)

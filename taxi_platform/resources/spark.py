@@ -210,6 +210,13 @@ class SparkResource(ConfigurableResource):
         if jars:
             config["spark.jars"] = ",".join(dict.fromkeys(jars))
         config.update(extra)
+        if self.target == "local":
+            # the driver JVM maps its classes from the class-data archive when there is one (resources/class_data.py)
+            from taxi_platform.resources.class_data import driver_java_options
+
+            options = " ".join(o for o in (driver_java_options(), config.get("spark.driver.extraJavaOptions", "")) if o)
+            if options:
+                config["spark.driver.extraJavaOptions"] = options
         return config
 
     # ---- sessions --------------------------------------------------------------------------------------------
