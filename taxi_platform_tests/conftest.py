@@ -21,8 +21,8 @@ os.environ.setdefault("NO_GCE_CHECK", "True")
 # Every JVM the tests start (the Spark drivers of the suite and of the runs and servers it launches, the standalone
 # master, worker and executors, the Spark Connect server) works on a few thousand rows: C2 compilation and the parallel
 # GC cost more CPU than they save there. C1 only and the serial GC halve a small Spark application's CPU (measured
-# on 2 cores: 52 -> 28 CPU s, 32 -> 23 s wall); the suite is CPU-bound (2 cores ~99% busy under pytest-xdist), so
-# this is its largest time cut. Never set for the product or the bench's figures (bench/run.py --java-options).
+# on 2 cores: 52 -> 28 CPU s, 32 -> 23 s wall); the suite is CPU-bound (2 cores ~99% busy under pytest-xdist): serial
+# 1739 -> 1693 s. Never set for the product or the bench's figures (bench/run.py --java-options).
 os.environ.setdefault("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

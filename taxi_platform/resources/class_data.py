@@ -31,15 +31,15 @@ from typing import Optional
 
 ARCHIVE_ENV = "TAXI_SPARK_CLASS_ARCHIVE"
 
-# Run by the child interpreter that writes the archive: the classes a platform step loads (a session, parquet read
-# and partitioned write, a shuffle with a window, an observation, an aggregate), on a few rows.
+# Run by the child interpreter that writes the archive: a session started as the platform's local target starts it
+# (SparkResource, its settings), then the classes a platform step loads (parquet read and partitioned write, a
+# shuffle with a window, an observation, an aggregate), on a few rows.
 _TRAINING_JOB = r"""
-import os, sys, tempfile
-from pyspark.sql import SparkSession, Observation, Window, functions as F
-spark = (SparkSession.builder.master("local[2]").appName("taxi_platform-class-data")
-         .config("spark.driver.extraJavaOptions", sys.argv[1]).config("spark.ui.enabled", "false")
-         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-         .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+import sys, tempfile
+from pyspark.sql import Observation, Window, functions as F
+from taxi_platform.resources.spark import SparkResource
+spark = SparkResource(master="local[2]", spark_config={"spark.driver.extraJavaOptions": sys.argv[1],
+                                                       "spark.ui.enabled": "false"}).get_session()
 print(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid(), flush=True)
 out = tempfile.mkdtemp(prefix="taxi_platform-class-data-")
 df = spark.range(20000).select(F.col("id"), (F.col("id") % 3).cast("string").alias("month"),
@@ -103,6 +103,7 @@ def write_archive(path: Path, timeout: float = 600) -> Path:
     try:
         env = {**os.environ, "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
         env.pop("JAVA_TOOL_OPTIONS", None)  # the archive is written by a JVM started as the platform starts it
+        env[ARCHIVE_ENV] = "off"  # a dynamic archive is written on top of the JDK's base archive, never another one
         done = subprocess.run([sys.executable, "-c", _TRAINING_JOB, f"-XX:ArchiveClassesAtExit={temporary}"],
                               capture_output=True, text=True, timeout=timeout, env=env)
         if done.returncode != 0:
