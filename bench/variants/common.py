@@ -76,6 +76,24 @@ REFERENCE_SETTINGS = {
 }
 
 
+def reference_classify(conformed):
+    """``transforms/quarantine.classify`` as it was the day #17 fixed the reference (a Window search): frozen here,
+    so that a faster copy search in the platform never moves the reference it is measured against. The same rows and
+    reasons (the library's ``label``); the copies are numbered by ``row_number`` over a window of every column, after
+    one exchange by a month-aligned slot, each task sorting its rows by a 64-bit row hash first."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from taxi_platform.schemas import MONTH_COLUMN
+    from taxi_platform.transforms.quarantine import COPY_NUMBER_COLUMN, COPY_SEARCH_TASKS_PER_MONTH, label
+
+    keys = [F.col(f"`{c}`") for c in conformed.columns]
+    row_hash = F.xxhash64(*keys)
+    slot = F.hash(F.col(MONTH_COLUMN), F.pmod(row_hash, F.lit(COPY_SEARCH_TASKS_PER_MONTH)))
+    copy_number = F.row_number().over(Window.partitionBy(slot, row_hash, *keys).orderBy(F.lit(1)))
+    return label(conformed.repartition(slot).withColumn(COPY_NUMBER_COLUMN, copy_number))
+
+
 def bare_session(master: str, driver_memory: str, app: str, settings: dict | None = None):
     """A plain SparkSession with the reference settings (or ``settings``), no Dagster anywhere."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

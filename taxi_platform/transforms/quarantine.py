@@ -109,6 +109,66 @@ QUARANTINE_REASONS: tuple[str, ...] = (
 # How many tasks share a month's rows while copies are looked for (so a month is written as at most this many files).
 COPY_SEARCH_TASKS_PER_MONTH = 4
 
+# Internal columns of the copy search (dropped before ``classify`` returns).
+COPY_NUMBER_COLUMN = "_copy_number"
+_COPIES_COLUMN = "_copies"
+_NEGATIVE_ZEROS_COLUMN = "_negative_zeros"
+
+
+def _negative_zero(value: Column) -> Column:
+    # -0.0 == 0.0 for every comparison Spark has (and its atan2 adds 0.0 to its arguments); pow(-0.0, -1) is
+    # -Infinity, pow(0.0, -1) +Infinity (IEEE 754, java.lang.StrictMath)
+    return (value == 0) & (F.pow(value.cast("double"), F.lit(-1.0)) < 0)
+
+
+def number_copies(conformed: DataFrame) -> DataFrame:
+    """``conformed`` with ``COPY_NUMBER_COLUMN`` (int64): 1 for the first copy of each distinct row, 2, 3, ... for
+    its exact copies (every column equal, nulls equal, the month and ``UNPARSEABLE_COLUMN`` included), exchanged so
+    that each month's rows are in at most ``COPY_SEARCH_TASKS_PER_MONTH`` Spark tasks.
+
+    One shuffle and one hash aggregate: each row goes, by its month and a 64-bit hash of all its columns, to one of
+    its month's tasks (so the month is written as that many files at most, never compacted afterwards); the task
+    groups equal rows and counts them (n), and each group comes out as its n rows numbered 1..n. Exact for any number
+    of copies (equal rows are grouped by value, the hash only picks the task), and the multiset of rows out is the
+    multiset in: grouping keys are written back as they were, a double's sign of zero included (Spark's grouping
+    treats -0.0 as 0.0 and writes 0.0; here a -0.0 and a 0.0 are different published values, so not copies, and each
+    keeps its sign). Spark spills the aggregate to disk when a task's rows do not fit in memory.
+    """
+    columns = list(conformed.columns)
+    keys = [F.col(f"`{c}`") for c in columns]
+    floating = [c for c in columns if conformed.schema[c].dataType.typeName() in ("double", "float")]
+    if floating:  # one int64 bit mask: which of the floating columns hold -0.0 (0 for almost every row)
+        mask = F.lit(0).cast("long")
+        for bit, name in enumerate(floating):
+            mask = mask + F.when(_negative_zero(F.col(f"`{name}`")), F.lit(1 << bit).cast("long")).otherwise(0)
+        keys.append(mask.alias(_NEGATIVE_ZEROS_COLUMN))
+    slot = F.hash(F.col(MONTH_COLUMN), F.pmod(F.xxhash64(*keys[:len(columns)]), F.lit(COPY_SEARCH_TASKS_PER_MONTH)))
+    groups = (conformed.repartition(slot)
+              .groupBy(slot.alias("_slot"), *keys).agg(F.count(F.lit(1)).alias(_COPIES_COLUMN)))
+    restored = []
+    for name in columns:
+        value = F.col(f"`{name}`")
+        if name in floating:
+            bit = F.lit(1 << floating.index(name)).cast("long")
+            value = F.when((F.col(_NEGATIVE_ZEROS_COLUMN).bitwiseAND(bit)) != 0, -value).otherwise(value)
+        restored.append(value.alias(name))
+    copy_number = F.explode(F.sequence(F.lit(1).cast("long"), F.col(_COPIES_COLUMN))).alias(COPY_NUMBER_COLUMN)
+    return groups.select(*restored, copy_number)
+
+
+def label(numbered: DataFrame) -> DataFrame:
+    """``numbered`` (``number_copies``'s shape) with ``quarantine_reason`` instead of ``COPY_NUMBER_COLUMN`` and
+    ``UNPARSEABLE_COLUMN``: ``unparseable:<column>`` first, then the first rule of ``quarantine_rules`` the row
+    breaks, then ``duplicate_row`` for every copy beyond the first; null for a clean row."""
+    columns = [c for c in numbered.columns if c not in (UNPARSEABLE_COLUMN, COPY_NUMBER_COLUMN)]
+    reason = F.when(F.col(COPY_NUMBER_COLUMN) > 1, F.lit(DUPLICATE_ROW)).otherwise(F.lit(None).cast("string"))
+    for name, condition in reversed(quarantine_rules(columns)):
+        reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)
+    if UNPARSEABLE_COLUMN in numbered.columns:
+        unparseable = F.col(UNPARSEABLE_COLUMN)
+        reason = F.when(unparseable.isNotNull(), F.concat(F.lit(UNPARSEABLE_PREFIX), unparseable)).otherwise(reason)
+    return numbered.withColumn(QUARANTINE_REASON_COLUMN, reason).drop(UNPARSEABLE_COLUMN, COPY_NUMBER_COLUMN)
+
 
 def classify(conformed: DataFrame) -> DataFrame:
     """Add ``quarantine_reason``: the first rule the row breaks, or null for a clean row.
@@ -116,33 +176,12 @@ def classify(conformed: DataFrame) -> DataFrame:
     ``conformed`` comes from ``transforms/conform.py``: its ``UNPARSEABLE_COLUMN`` (if present) gives the reason
     ``unparseable:<column>`` before every rule, and is dropped. Exact copies of a row (every column equal, the month
     and the unparseable verdict included) are ``duplicate_row`` after every rule: one copy keeps its verdict, the
-    others are set aside (which copy is kept does not matter: they are equal).
-
-    Finding the copies costs one shuffle of the rows. It is made cheap: each row goes, by its month and a 64-bit
-    hash of all its columns, to one of ``COPY_SEARCH_TASKS_PER_MONTH`` tasks of its month (so the month is written
-    as that many files at most, never compacted afterwards), and each task sorts its rows by that hash first (Spark
-    compares the 8-byte prefix; the full columns only for equal hashes, i.e. the copies and the rare collisions:
-    the verdict is exact, not probabilistic).
+    others are set aside (which copy is kept does not matter: they are equal). The copies are found by
+    ``number_copies`` (one shuffle, one hash aggregate; its docstring gives the cost and the exactness), the reasons
+    given by ``label``. Rows out: the rows in, exchanged by month (at most ``COPY_SEARCH_TASKS_PER_MONTH`` tasks a
+    month), in no particular order.
     """
-    from pyspark.sql import Window
-
-    columns = [c for c in conformed.columns if c != UNPARSEABLE_COLUMN]
-    # the unparseable verdict too: a row whose bad cell became null is not a copy of a row published with a null there
-    keys = [F.col(f"`{c}`") for c in conformed.columns]
-    row_hash = F.xxhash64(*keys)
-    # One of COPY_SEARCH_TASKS_PER_MONTH slots of the row's month, as ONE expression: the window below is partitioned
-    # by it too, so the exchange is the only shuffle. (Exchanging by (month, task) instead costs a second shuffle when
-    # the run has one month: the month is then a literal, which Spark removes from the window's keys.)
-    slot = F.hash(F.col(MONTH_COLUMN), F.pmod(row_hash, F.lit(COPY_SEARCH_TASKS_PER_MONTH)))
-    exchanged = conformed.repartition(slot)
-    copy_number = F.row_number().over(Window.partitionBy(slot, row_hash, *keys).orderBy(F.lit(1)))
-    reason = F.when(copy_number > 1, F.lit(DUPLICATE_ROW)).otherwise(F.lit(None).cast("string"))
-    for name, condition in reversed(quarantine_rules(columns)):
-        reason = F.when(F.coalesce(condition, F.lit(False)), F.lit(name)).otherwise(reason)
-    if UNPARSEABLE_COLUMN in conformed.columns:
-        unparseable = F.col(UNPARSEABLE_COLUMN)
-        reason = F.when(unparseable.isNotNull(), F.concat(F.lit(UNPARSEABLE_PREFIX), unparseable)).otherwise(reason)
-    return exchanged.withColumn(QUARANTINE_REASON_COLUMN, reason).drop(UNPARSEABLE_COLUMN)
+    return label(number_copies(conformed))
 
 
 def all_reasons() -> tuple[str, ...]:
