@@ -53,7 +53,7 @@ from dagster import (
 from dagster._core.execution.plan.outputs import StepOutputHandle  # the step's other outputs (Together)
 from pydantic import Field, PrivateAttr, field_validator
 
-from taxi_platform.io_managers.commits import Publish, parquet_file
+from taxi_platform.io_managers.commits import Publish, footer_rows, parquet_file
 from taxi_platform.io_managers.errors import CommitError, LakeError, MissingPartitionError  # noqa: F401 (re-exported)
 from taxi_platform.io_managers.gcs_store import GcsStore
 from taxi_platform.io_managers.local_swap import GLOB_CHARACTERS, LocalStore
@@ -124,14 +124,20 @@ class SplitWrite:
     How: the first part handled writes ``df`` to staging partitioned by (``label``, month), so the unlabelled rows
     land in ``label=__HIVE_DEFAULT_PARTITION__/month=.../`` with exactly their output's schema; the labelled rows
     (few, by design) are then rewritten in a second, small job that reads the label back from the folder names.
-    Every month of each output is verified against the rows Spark counted for it during the write, and the two are
+    Each output's months are verified against the rows Spark counted for it during the write, and the two are
     published in one commit.
+
+    ``observe_labelled``: applied to the labelled rows (the labelled output's shape, with ``month``) before they are
+    rewritten, e.g. ``lambda rows: rows.observe(observation, *aggregates)`` to count the quarantine's reasons while
+    only the labelled rows pass, not every row; with no labelled row it is applied to an empty DataFrame, so that
+    the observation always delivers its metrics.
     """
 
     df: Any
     label: str
     unlabelled: str
     labelled: str
+    observe_labelled: Optional[Callable[[Any], Any]] = None
 
     def part(self, name: str) -> "SplitPart":
         if name not in (self.unlabelled, self.labelled):
@@ -324,7 +330,7 @@ class LakeIOManager(ConfigurableIOManager):
         key, months = context.asset_key, list(context.asset_partition_keys)
         self._check_month_column(key, df)
         files = self._files_per_partition(context)
-        df, counted = _count_rows_by_month(df, months)
+        df, counted = _count_rows(df)
         if files <= 1:
             # One file a month (reports: small, aggregated data): one task per month, a cheap shuffle.
             df = df.repartition(MONTH_COLUMN)
@@ -334,7 +340,9 @@ class LakeIOManager(ConfigurableIOManager):
         # below. (Shuffling every row to bound the file count cost as much as the whole rest of the step.)
         staging = self._write_staging(store, context, df, [MONTH_COLUMN])
         try:
-            items = self._verified_months(store, context, staging, counted(), _schema_without(df, [MONTH_COLUMN]))
+            expected = counted()
+            items = self._verified_months(store, context, staging, None if expected is None else expected["rows"],
+                                          _schema_without(df, [MONTH_COLUMN]))
         except BaseException:
             store.discard(staging)
             raise
@@ -351,17 +359,23 @@ class LakeIOManager(ConfigurableIOManager):
 
         if id(split) not in self._splits:
             self._check_month_column(context.asset_key, split.df)
-            df, counted = _count_rows_by_label_month(split.df, split.label, months)
+            df, counted = _count_rows(split.df, split.label)
             staging = self._write_staging(store, context, df, [split.label, MONTH_COLUMN])
             labelled = store.join(staging, LABELLED_FOLDER)
             try:
                 expected = counted()
+                spark = self.spark.get_session()
+                columns = [c for c in split.df.columns if c != MONTH_COLUMN]
+                observe = split.observe_labelled or (lambda rows: rows)
                 if expected is None or expected["labelled"]:
-                    spark = self.spark.get_session()
-                    columns = [c for c in split.df.columns if c != MONTH_COLUMN]
-                    (spark.read.option("basePath", staging).parquet(staging)
-                     .where(F.col(split.label).isNotNull()).select(*columns, MONTH_COLUMN).repartition(MONTH_COLUMN)
-                     .write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(labelled))
+                    rows = (spark.read.option("basePath", staging).parquet(staging)
+                            .where(F.col(split.label).isNotNull()).select(*columns, MONTH_COLUMN))
+                    observe(rows).repartition(MONTH_COLUMN).write.mode("overwrite").partitionBy(MONTH_COLUMN).parquet(
+                        labelled)
+                elif split.observe_labelled is not None:  # no labelled row: the observation still gets its zeros
+                    # (over no rows in one task; a write of a pruned, empty read would deliver no metrics at all)
+                    nothing = spark.createDataFrame([], split.df.select(*columns, MONTH_COLUMN).schema)
+                    observe(nothing).write.format("noop").mode("overwrite").save()
                 # the split is kept in the entry so that its id() is not reused while the entry lives
                 self._splits[id(split)] = (split, staging, expected)
             except BaseException:
@@ -371,10 +385,11 @@ class LakeIOManager(ConfigurableIOManager):
         is_labelled = part.name == split.labelled
         if is_labelled:
             folder, drop = store.join(staging, LABELLED_FOLDER), [MONTH_COLUMN]
+            rows = None if expected is None else expected["labelled"]
         else:
             folder, drop = store.join(staging, f"{split.label}={NULL_PARTITION}"), [split.label, MONTH_COLUMN]
-        items = self._verified_months(store, context, folder, None if expected is None else expected[is_labelled],
-                                      _schema_without(split.df, drop))
+            rows = None if expected is None else expected["rows"] - expected["labelled"]
+        items = self._verified_months(store, context, folder, rows, _schema_without(split.df, drop))
         return staging, items
 
     @staticmethod
@@ -395,13 +410,15 @@ class LakeIOManager(ConfigurableIOManager):
             raise
         return staging
 
-    def _verified_months(self, store, context: OutputContext, folder: str, expected: Optional[dict[str, int]],
+    def _verified_months(self, store, context: OutputContext, folder: str, expected: Optional[int],
                          schema) -> list[Publish]:
         """One ``Publish`` per month of the run from the ``month=`` folders Spark wrote under ``folder``.
 
-        Refuses months outside the run's range and months Spark wrote rows for whose folder is gone; writes an empty
-        file (with ``schema``) for a month without rows; compacts a month of more files than the output's
-        ``files_per_partition``.
+        ``expected``: the rows Spark counted while it wrote them (None when the target could not count them).
+        Refuses months outside the run's range, and staged folders that together hold other than ``expected`` rows
+        (as their parquet footers give them: a folder removed under the write, a file lost or added); writes an
+        empty file (with ``schema``) for a month without rows; compacts a month of more files than the output's
+        ``files_per_partition``. Each ``Publish`` carries its month's footer rows, which the commit verifies again.
         """
         key, months = context.asset_key, list(context.asset_partition_keys)
         name = key.to_user_string()
@@ -412,12 +429,13 @@ class LakeIOManager(ConfigurableIOManager):
                 f"{name}: rows for months {unexpected} are outside this run's partitions "
                 f"{months[0]}..{months[-1]}; nothing was replaced"
             )
-        lost = sorted(m for m in set(months) - written if expected and expected.get(m))
-        if lost:
+        found = {m: self._staged_rows(store, name, store.join(folder, f"{MONTH_COLUMN}={m}")) for m in sorted(written)}
+        if expected is not None and sum(found.values()) != expected:
+            missing = sorted(set(months) - written)
             raise CommitError(
-                f"{name}: the write produced rows for months {lost} ({', '.join(str(expected[m]) for m in lost)} "
-                f"rows) but their staged folders under {folder} are gone (removed under the write?); "
-                "nothing was replaced"
+                f"{name}: the write produced {expected} rows for {months[0]}..{months[-1]} but its staged month "
+                f"folders under {folder} hold {sum(found.values())} {found}; months without a staged folder: "
+                f"{missing} (removed under the write?); nothing was replaced"
             )
         spark = self.spark.get_session()
         for month in sorted(set(months) - written):
@@ -425,8 +443,15 @@ class LakeIOManager(ConfigurableIOManager):
             empty.coalesce(1).write.mode("overwrite").parquet(store.join(folder, f"{MONTH_COLUMN}={month}"))
         folders = {m: store.join(folder, f"{MONTH_COLUMN}={m}") for m in months}
         folders.update(self._compact(store, folder, schema, self._files_per_partition(context)))
-        return [Publish(folders[m], self.month_uri(key, m), f"{name} {m}",
-                        None if expected is None else expected.get(m, 0), unit=m) for m in months]
+        return [Publish(folders[m], self.month_uri(key, m), f"{name} {m}", found.get(m, 0), unit=m) for m in months]
+
+    @staticmethod
+    def _staged_rows(store, name: str, staged: str) -> int:
+        """The rows in the parquet footers of a staged folder (0 when it is gone: the caller's total then differs)."""
+        try:
+            return footer_rows(store.staged_files(staged) or [], store.open)
+        except FileNotFoundError as error:
+            raise CommitError(f"{name}: a staged file vanished under the write ({error}); nothing was replaced") from None
 
     def _compact(self, store, staging: str, schema, files: int) -> dict[str, str]:
         """Rewrite the staged months that got more than ``files`` files as ``files`` files; {month: new folder}.
@@ -486,7 +511,7 @@ class LakeIOManager(ConfigurableIOManager):
         return staging, items
 
     def _stage_whole(self, store, context: OutputContext, df) -> tuple[str, list[Publish]]:
-        df, counted = _count_rows_by_month(df, None)
+        df, counted = _count_rows(df)
         staging = store.new_staging(context.run_id)
         try:
             df.coalesce(self._files_per_partition(context)).write.mode("overwrite").parquet(staging)
@@ -494,7 +519,7 @@ class LakeIOManager(ConfigurableIOManager):
         except BaseException:
             store.discard(staging)
             raise
-        rows = None if expected is None else expected.get("", 0)
+        rows = None if expected is None else expected["rows"]
         return staging, [Publish(staging, self.dataset_uri(context.asset_key), context.asset_key.to_user_string(), rows)]
 
     # ---- reads -----------------------------------------------------------------------------------------------
@@ -629,20 +654,21 @@ def _month_aligned_read(spark, dataset: str, files_by_month: dict[str, list[str]
     return reduce(lambda a, b: a.unionAll(b), slices)
 
 
-def _count_rows_by_month(df, months: Optional[list[str]]):
-    """(df observed, a function giving {month: rows} once ``df`` was written); {"": rows} when ``months`` is None.
+def _count_rows(df, label: Optional[str] = None):
+    """(df observed, a function giving {"rows": n} once ``df`` was written, with ``"labelled"``: the rows whose
+    ``label`` is set, when ``label`` is given).
 
-    Spark counts the rows while it writes them (an observation, no extra pass); the function returns None when the
-    target cannot deliver the counts (the commit then checks only that each staged folder exists).
+    Spark counts the rows while it writes them (an observation, no extra pass): one or two aggregates a row, however
+    many months the run has; the months' folders are then checked against the total (``_verified_months``). The
+    function returns None when the target cannot deliver the counts (the commit then checks the footers it staged).
     """
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     observation = Observation(f"lake_rows_{uuid.uuid4().hex[:12]}")
-    if months is None:
-        columns = [F.count(F.lit(1)).alias("m")]
-    else:
-        columns = [F.sum(F.when(F.col(MONTH_COLUMN) == m, 1).otherwise(0)).alias(f"m{i}") for i, m in enumerate(months)]
+    columns = [F.count(F.lit(1)).alias("rows")]
+    if label is not None:
+        columns.append(F.count(F.col(label)).alias("labelled"))  # count(column): its non-null values
     try:
         observed = df.observe(observation, *columns)
     except Exception:  # e.g. a target without observations
@@ -652,38 +678,7 @@ def _count_rows_by_month(df, months: Optional[list[str]]):
         metrics = observed_metrics(observation)
         if metrics is None:
             return None
-        if months is None:
-            return {"": int(metrics["m"] or 0)}
-        return {m: int(metrics[f"m{i}"] or 0) for i, m in enumerate(months)}
-
-    return observed, counted
-
-
-def _count_rows_by_label_month(df, label: str, months: list[str]):
-    """As ``_count_rows_by_month``, split by ``label`` being set: the function gives {labelled: {month: rows}},
-    plus ``"labelled"``: the labelled rows of every month (the run's or not)."""
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
-
-    observation = Observation(f"lake_rows_{uuid.uuid4().hex[:12]}")
-    pairs = [(labelled, m) for labelled in (False, True) for m in months]
-    columns = [F.sum(F.when((F.col(label).isNotNull() == F.lit(labelled)) & (F.col(MONTH_COLUMN) == m), 1)
-                     .otherwise(0)).alias(f"c{i}") for i, (labelled, m) in enumerate(pairs)]
-    # labelled rows in every month, the run's or not (rows outside the run's months must reach the month check)
-    columns.append(F.sum(F.when(F.col(label).isNotNull(), 1).otherwise(0)).alias("labelled"))
-    try:
-        observed = df.observe(observation, *columns)
-    except Exception:  # e.g. a target without observations
-        return df, lambda: None
-
-    def counted() -> Optional[dict[bool, dict[str, int]]]:
-        metrics = observed_metrics(observation)
-        if metrics is None:
-            return None
-        found: dict = {False: {}, True: {}, "labelled": int(metrics["labelled"] or 0)}
-        for i, (labelled, m) in enumerate(pairs):
-            found[labelled][m] = int(metrics[f"c{i}"] or 0)
-        return found
+        return {name: int(metrics[name] or 0) for name in metrics}
 
     return observed, counted
 

@@ -248,8 +248,29 @@ def test_a_staged_month_removed_under_the_write_fails_the_run_and_keeps_the_mont
         return real(self, staging)
 
     monkeypatch.setattr(local_swap.LocalStore, "staged_subfolders", removed_under_the_write)
-    with pytest.raises(LakeError, match=r"test/events: the write produced rows for months \['2021-01'\] \(10 rows\) "
-                                        r"but their staged folders .* are gone"):
+    with pytest.raises(LakeError, match=r"test/events: the write produced 10 rows for 2021-01..2021-01 but its staged "
+                                        r"month folders .* hold 0 .*months without a staged folder: \['2021-01'\]"):
+        materialize([events], resources=resources, partition_key="2021-01")
+    assert ds.dataset(lake_root / "test/events/month=2021-01", format="parquet").count_rows() == 10
+
+
+def test_a_staged_month_given_extra_rows_under_the_write_fails_the_run_and_keeps_the_month(resources, lake_root,
+                                                                                           monkeypatch):
+    """The staged folders must hold exactly the rows Spark counted while writing them: a file added under the write
+    (here a copy of one the write made) is refused, not published as part of the month."""
+    events, _ = make_assets(lambda m: 10)
+    assert materialize([events], resources=resources, partition_key="2021-01").success
+    real = local_swap.LocalStore.staged_subfolders
+
+    def added_under_the_write(self, staging):
+        folder = os.path.join(staging, "month=2021-01")
+        first = sorted(f for f in os.listdir(folder) if f.endswith(".parquet"))[0]
+        shutil.copyfile(os.path.join(folder, first), os.path.join(folder, "part-extra.parquet"))
+        return real(self, staging)
+
+    monkeypatch.setattr(local_swap.LocalStore, "staged_subfolders", added_under_the_write)
+    with pytest.raises(LakeError, match=r"test/events: the write produced 10 rows for 2021-01..2021-01 but its staged "
+                                        r"month folders .* hold (1[1-9]|20) "):
         materialize([events], resources=resources, partition_key="2021-01")
     assert ds.dataset(lake_root / "test/events/month=2021-01", format="parquet").count_rows() == 10
 

@@ -22,7 +22,7 @@ ROWS = [  # (trip, reason, month)
 ]
 
 
-def split_step(rows, counter=None, bad_month=None):
+def split_step(rows, counter=None, bad_month=None, observations=None):
     @multi_asset(outs={n: AssetOut(key=AssetKey(["test", n]), io_manager_key="lake_io_manager",
                                    metadata={PUBLISH_TOGETHER_KEY: True}) for n in ("kept", "set_aside")},
                  partitions_def=monthly_partitions, backfill_policy=BackfillPolicy.single_run(), name="split_step")
@@ -42,7 +42,14 @@ def split_step(rows, counter=None, bad_month=None):
             df = df.withColumn("trip", seen("trip"))
         if bad_month:
             df = df.withColumn("month", F.when(F.col("trip") == 7, F.lit(bad_month)).otherwise(F.col("month")))
-        split = SplitWrite(df, label="reason", unlabelled="kept", labelled="set_aside")
+        observe = None
+        if observations is not None:  # what the labelled rows alone add up to (like clean's quarantine reasons)
+            from pyspark.sql import Observation
+
+            observations.append(Observation(f"set_aside_{len(observations)}"))
+            observe = lambda labelled: labelled.observe(observations[-1], F.count(F.lit(1)).alias("rows"),  # noqa: E731
+                                                        F.count(F.when(F.col("reason") == "duplicate_row", 1)).alias("copies"))
+        split = SplitWrite(df, label="reason", unlabelled="kept", labelled="set_aside", observe_labelled=observe)
         together = Together({"kept": split.part("kept"), "set_aside": split.part("set_aside")})
         yield Output(together, "kept")
         yield Output(together, "set_aside")
@@ -99,3 +106,15 @@ def test_a_failed_split_write_keeps_both_outputs_old(resources, lake_root):
     assert "outside this run's partitions" in str(failed.get_step_failure_events()[0].step_failure_data.error)
     assert sorted(month(lake_root, "kept", "2021-03").column("trip").to_pylist()) == [6, 7]
     assert month(lake_root, "set_aside", "2021-03").num_rows == 0
+
+
+def test_observe_labelled_sees_the_labelled_rows_alone_and_fires_without_any(resources, lake_root):
+    observations = []
+    assert materialize([split_step(ROWS, observations=observations)], resources=resources,
+                       tags=tags("2021-01", "2021-03")).success
+    assert observations[0].get == {"rows": 3, "copies": 1}  # the 3 labelled rows of ROWS, not all 7
+    nothing_labelled = [(8, None, "2021-03"), (9, None, "2021-03")]
+    assert materialize([split_step(nothing_labelled, observations=observations)], resources=resources,
+                       partition_key="2021-03").success
+    assert observations[1].get == {"rows": 0, "copies": 0}  # delivered (no wait for metrics that never come)
+    assert sorted(month(lake_root, "kept", "2021-03").column("trip").to_pylist()) == [8, 9]

@@ -68,11 +68,12 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
 
         classified = classify(conform_months(raw, taxi_type, dataset=f"raw/{taxi_type}_trips"))
         # ONE Spark job for both outputs (lake.SplitWrite): every raw row is read, conformed and classified once; the
-        # rows without a reason are the clean trips, the others the quarantine. The reasons are counted while the rows
-        # are written (an observation, no extra pass); the clean rows by month come from the written files' footers.
+        # rows without a reason are the clean trips, the others the quarantine. The reasons are counted while the
+        # quarantined rows are rewritten (an observation over them alone, no extra pass); the clean rows by month
+        # come from the written files' footers.
         observation = Observation(f"quarantine_{taxi_type}_trips_{uuid.uuid4().hex[:8]}")
-        split = SplitWrite(classified.observe(observation, *reason_count_columns()), label=QUARANTINE_REASON_COLUMN,
-                           unlabelled="clean", labelled="quarantine")
+        split = SplitWrite(classified, label=QUARANTINE_REASON_COLUMN, unlabelled="clean", labelled="quarantine",
+                           observe_labelled=lambda rows: rows.observe(observation, *reason_count_columns()))
         reasons: dict[str, int] = {}
 
         def quarantine_metadata(metrics, written) -> dict:
