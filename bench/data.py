@@ -5,7 +5,8 @@ Layout (the course's, which the platform's ``local`` source reads with its defau
     {cache}/raw-q2-{rows_per_month}-s{seed}/{taxi_type}/{year}/{month:02d}/part-00000.parquet
 
 ``rows_per_month`` counts green + yellow together (the issue's volume: 1.1M a month, 13.2M for 12 months), split
-evenly between the two types. On top of the sample's own quirks, each month carries the two kinds of bad rows the
+evenly between the two types; with ``volumes="real"`` each type gets its real monthly trips instead
+(``{cache}/raw-q2-real-s{seed}``; 12 months of 2019 are 92.6M rows). On top of the sample's own quirks, each month carries the two kinds of bad rows the
 sample generator never publishes (``add_bench_quirks``): exact duplicate rows (``duplicate_row``) and a count that is
 not whole (``unparseable:passenger_count``), so every variant's quarantine rules are compared on them too. Each file is written to a temporary name and renamed, so an interrupted generation
 never leaves a half file that later runs would trust.
@@ -34,16 +35,29 @@ def month_keys(first: str, count: int) -> list[str]:
 
 @dataclass(frozen=True)
 class RawMonths:
-    """Where the cached raw months of one volume and seed live."""
+    """Where the cached raw months of one volume and seed live.
+
+    ``volumes``: "even" (``rows_per_month`` green + yellow rows a month, split evenly) or "real" (each type's real
+    monthly trips of the month's period, ``taxi_platform.sample.volumes.real_trips``: 2019-01 yellow 7,696,617 and
+    green 672,105, 2019-02 on 7,049,370 and 615,594; ``rows_per_month`` is then unused).
+    """
 
     root: Path
     rows_per_month: int
     seed: int
+    volumes: str = "even"
 
-    @property
-    def rows_per_type(self) -> dict[str, int]:
+    def rows_for(self, taxi_type: str, month: str) -> int:
+        if self.volumes == "real":
+            from taxi_platform.sample.volumes import real_trips
+
+            return real_trips(taxi_type, month)[taxi_type]
         green = self.rows_per_month // 2
-        return {"green": green, "yellow": self.rows_per_month - green}
+        return green if taxi_type == "green" else self.rows_per_month - green
+
+    def rows(self, months: list[str]) -> int:
+        """Green + yellow rows of ``months``."""
+        return sum(self.rows_for(t, m) for t in TAXI_TYPES for m in months)
 
     @property
     def path_template(self) -> str:
@@ -64,9 +78,15 @@ class RawMonths:
         return sum(self.month_file(t, m).stat().st_size for t in TAXI_TYPES for m in months)
 
 
-def raw_months(cache: Path, rows_per_month: int, seed: int) -> RawMonths:
+VOLUMES = ("even", "real")
+
+
+def raw_months(cache: Path, rows_per_month: int, seed: int, volumes: str = "even") -> RawMonths:
     # "q2": months with the bench quirks (older caches lack them and are not reused)
-    return RawMonths(Path(cache).resolve() / f"raw-q2-{rows_per_month}-s{seed}", rows_per_month, seed)
+    if volumes not in VOLUMES:
+        raise ValueError(f"volumes must be one of {VOLUMES}, got {volumes!r}")
+    name = f"raw-q2-{rows_per_month}-s{seed}" if volumes == "even" else f"raw-q2-real-s{seed}"
+    return RawMonths(Path(cache).resolve() / name, rows_per_month, seed, volumes)
 
 
 # Rows per month turned into copies of the row before them / given 1.5 passengers (at least one of each).
@@ -109,7 +129,8 @@ def ensure_months(raw: RawMonths, months: list[str], log=print) -> dict:
 
     generated_rows, seconds = 0, 0.0
     for month in months:
-        for taxi_type, rows in raw.rows_per_type.items():
+        for taxi_type in TAXI_TYPES:
+            rows = raw.rows_for(taxi_type, month)
             final = raw.month_file(taxi_type, month)
             if final.exists():
                 continue

@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import compare, machine, probes
-from bench.data import TAXI_TYPES, ensure_months, month_keys, raw_months
+from bench.data import TAXI_TYPES, VOLUMES, ensure_months, month_keys, raw_months
 from bench.procs import run_child, settle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,6 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--first-month", default="2020-01", help="first month of every range (%(default)s)")
     p.add_argument("--rows-per-month", type=int, default=1_100_000,
                    help="green + yellow rows per month, split evenly (default %(default)s: 13.2M in 12 months)")
+    p.add_argument("--volumes", choices=VOLUMES, default="even",
+                   help="even: --rows-per-month split evenly (default); real: each type's real TLC monthly trips "
+                   "(with --first-month 2019-01: 7.7M yellow + 0.67M green, then 7.05M + 0.62M a month)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--repeat", type=int, default=3, help="repetitions of every (variant, months) (%(default)s)")
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
@@ -230,12 +233,12 @@ def targets(result: dict) -> dict:
 
 
 def print_table(result: dict) -> None:
-    print("\nvariant          months  median s  spread %   cpu s  JVM peak MiB  Python MiB  runs")
+    print("\nvariant          months  median s  spread %   cpu s  JVM peak MiB  Python MiB  s/10M rows  runs")
     for variant, by_months in result["summary"].items():
         for n, s in sorted(by_months.items(), key=lambda kv: int(kv[0])):
             jvm = f"{s['jvm_peak_rss_mib']:.0f}" if s["jvm_peak_rss_mib"] else "-"
             print(f"{variant:<16} {n:>6} {s['median_s']:>9.2f} {s['spread_pct']:>9.1f} {s['median_cpu_s']:>7.1f} "
-                  f"{jvm:>13} {s['python_peak_rss_mib']:>11.0f} {s['runs']:>5}")
+                  f"{jvm:>13} {s['python_peak_rss_mib']:>11.0f} {s['s_per_10m_rows']:>11.2f} {s['runs']:>5}")
     f = result["figures"]
     print(f"\nplatform / bare_spark by months: {f['platform_over_bare']}")
     for key in ("platform_checks_over_platform", "platform_over_course_script", "bare_over_course_script",
@@ -264,20 +267,22 @@ def main(argv=None) -> int:
     result: dict = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "machine": machine.describe(), "settings": {
                         "month_counts": args.month_counts, "main_months": args.main_months,
-                        "first_month": args.first_month, "rows_per_month": args.rows_per_month, "seed": args.seed,
+                        "first_month": args.first_month, "rows_per_month": args.rows_per_month, "volumes": args.volumes, "seed": args.seed,
                         "repeat": args.repeat, "variants": args.variant_list, "scaling_variants": args.scaling,
                         "master": args.master, "driver_memory": args.driver_memory,
                         "java_options": args.java_options,
                         "input_evicted_before_each_run": not args.no_evict}}
-    print(f"bench: {args.variant_list} x months {args.month_counts} (all variants at {args.main_months}), "
-          f"{args.repeat} repetitions, {args.rows_per_month:,} rows/month", flush=True)
-
-    raw = raw_months(args.cache, args.rows_per_month, args.seed)
+    raw = raw_months(args.cache, args.rows_per_month, args.seed, args.volumes)
     all_months = month_keys(args.first_month, max(args.month_counts))
+    volume = f"{args.rows_per_month:,} rows/month" if args.volumes == "even" else \
+        f"real TLC volumes ({raw.rows(all_months[:args.main_months]):,} rows in {args.main_months} months)"
+    print(f"bench: {args.variant_list} x months {args.month_counts} (all variants at {args.main_months}), "
+          f"{args.repeat} repetitions, {volume}", flush=True)
+
     print(f"input: {raw.root}", flush=True)
     result["input"] = {"root": str(raw.root), "generation": ensure_months(raw, all_months),
                        "bytes_by_months": {str(n): raw.bytes(all_months[:n]) for n in args.month_counts},
-                       "rows_by_months": {str(n): n * args.rows_per_month for n in args.month_counts}}
+                       "rows_by_months": {str(n): raw.rows(all_months[:n]) for n in args.month_counts}}
 
     if args.generator_repeat > 0:
         result["generator"] = probes.generator(args.generator_rows, args.generator_repeat)
@@ -338,6 +343,10 @@ def main(argv=None) -> int:
         if "error" not in record:
             by_key.setdefault(record["variant"], {}).setdefault(str(record["months"]), []).append(record)
     result["summary"] = {v: {n: summarize_runs(rs) for n, rs in by_n.items()} for v, by_n in by_key.items()}
+    rows_by_months = result["input"]["rows_by_months"]
+    for by_n in result["summary"].values():
+        for n, summary in by_n.items():  # the cost per row: linear growth keeps it flat across month counts
+            summary["s_per_10m_rows"] = round(summary["median_s"] * 1e7 / rows_by_months[n], 2)
     result["figures"] = figures(args, result["summary"])
     result["targets"] = targets(result)
     result["runs"] = records

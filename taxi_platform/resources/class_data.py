@@ -15,11 +15,17 @@ pyspark 4.3): a small local application (session, a shuffle, a partitioned parqu
   broken archive is never fatal: the JVM checks it and starts without it (``-Xshare:auto``), silently.
 
 Set ``TAXI_SPARK_CLASS_ARCHIVE`` to a file path to use another archive, or to ``off`` to use none.
+
+Each archive (~176 MiB) has a sidecar ``.json`` naming the pyspark folder and ``java`` binary it was written for;
+writing (or finding) the default archive removes the other archives of the cache folder whose pyspark folder or
+``java`` is gone (a deleted clone or virtualenv, a replaced JDK), so that reinstalls do not pile them up. Archives
+without a sidecar (written before it existed, or by hand) are left alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -33,7 +39,7 @@ ARCHIVE_ENV = "TAXI_SPARK_CLASS_ARCHIVE"
 
 # Run by the child interpreter that writes the archive: a session started as the platform's local target starts it
 # (SparkResource, its settings), then the classes a platform step loads (parquet read and partitioned write, a
-# shuffle with a window, an observation, an aggregate), on a few rows.
+# shuffle with a window, an observation, aggregates, the copy search's explode), on a few rows.
 _TRAINING_JOB = r"""
 import sys, tempfile
 from pyspark.sql import Observation, Window, functions as F
@@ -50,21 +56,52 @@ ranked.observe(observation, F.count(F.lit(1))).write.mode("overwrite").partition
 back = spark.read.parquet(out)
 back.groupBy("month").agg(F.sum("amount"), F.count(F.lit(1))).collect()
 back.where(F.col("n") > 1).count()
+copies = back.repartition("month").groupBy("month", "id", "amount").agg(F.count(F.lit(1)).alias("c"))
+copies.select("*", F.explode(F.sequence(F.lit(1).cast("long"), F.col("c"))).alias("k")).write.format("noop") \
+    .mode("overwrite").save()
 observation.get
 spark.stop()
 """
 
 
-def default_archive() -> Path:
-    """``$XDG_CACHE_HOME`` (or ``~/.cache``) ``/taxi_platform/spark-driver-<key>.jsa``; <key>: 16 hex digits of the
-    pyspark version and install folder and the resolved ``java`` binary."""
+def _installation() -> dict[str, str]:
+    """What an archive is written for: the pyspark version and folder and the resolved ``java`` binary."""
     import pyspark
 
     java = shutil.which("java") or ""
-    key = hashlib.sha256("|".join([pyspark.__version__, os.path.dirname(pyspark.__file__),
-                                   os.path.realpath(java) if java else ""]).encode()).hexdigest()[:16]
+    return {"pyspark_version": pyspark.__version__, "pyspark": os.path.dirname(pyspark.__file__),
+            "java": os.path.realpath(java) if java else ""}
+
+
+def default_archive() -> Path:
+    """``$XDG_CACHE_HOME`` (or ``~/.cache``) ``/taxi_platform/spark-driver-<key>.jsa``; <key>: 16 hex digits of the
+    pyspark version and install folder and the resolved ``java`` binary."""
+    found = _installation()
+    key = hashlib.sha256("|".join([found["pyspark_version"], found["pyspark"], found["java"]]).encode()).hexdigest()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "taxi_platform" / f"spark-driver-{key}.jsa"
+    return cache / "taxi_platform" / f"spark-driver-{key[:16]}.jsa"
+
+
+def prune_archives(keep: Path) -> list[Path]:
+    """Remove the other ``spark-driver-*.jsa`` archives of ``keep``'s folder whose sidecar names a pyspark folder or
+    ``java`` that no longer exists (with their sidecars); -> the archives removed. Archives without a readable
+    sidecar are kept."""
+    removed = []
+    for other in sorted(keep.parent.glob("spark-driver-*.jsa")):
+        if other == keep:
+            continue
+        sidecar = other.with_suffix(".json")
+        try:
+            recorded = json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(recorded, dict):
+            continue
+        if not os.path.isdir(recorded.get("pyspark") or "") or not os.path.exists(recorded.get("java") or ""):
+            other.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
+            removed.append(other)
+    return removed
 
 
 def archive_path() -> Optional[Path]:
@@ -113,6 +150,7 @@ def write_archive(path: Path, timeout: float = 600) -> Path:
             raise RuntimeError(f"the training run's JVM (pid {pid}) did not exit within 120 s")
         if not os.path.isfile(temporary) or os.path.getsize(temporary) == 0:
             raise RuntimeError(f"the training run's JVM wrote no class-data archive at {temporary}")
+        path.with_suffix(".json").write_text(json.dumps(_installation()))
         os.replace(temporary, path)
         return path
     finally:
@@ -130,6 +168,9 @@ def main(argv=None) -> int:
     if path is None:
         print(f"{ARCHIVE_ENV}=off: no class-data archive")
         return 0
+    if path == default_archive():
+        for removed in prune_archives(path):
+            print(f"removed the class-data archive of a pyspark or JDK that is gone: {removed}")
     if path.is_file() and not args.force:
         print(f"class-data archive present: {path}")
         return 0

@@ -51,6 +51,7 @@ def test_every_variant_ran_and_every_figure_is_recorded(bench_run):
     for variant, by_months in result["summary"].items():
         s = by_months["1"]
         assert s["runs"] == 1 and s["median_s"] > 0 and s["median_cpu_s"] > 0 and s["python_peak_rss_mib"] > 20
+        assert s["s_per_10m_rows"] == round(s["median_s"] * 1e7 / ROWS_PER_MONTH, 2)  # one month of ROWS_PER_MONTH
         if variant in ("platform", "bare_spark", "course_script"):
             assert s["jvm_peak_rss_mib"] > 100, variant  # the driver JVM was found and sampled
         else:

@@ -1,6 +1,7 @@
 """The local driver's class-data archive (resources/class_data.py): which JVM options a local session gets, and that
 the suite's own session (started after `make install` wrote the archive) maps it."""
 
+import json
 import os
 import re
 import shutil
@@ -8,7 +9,7 @@ import subprocess
 
 import pytest
 
-from taxi_platform.resources.class_data import ARCHIVE_ENV, default_archive, driver_java_options
+from taxi_platform.resources.class_data import ARCHIVE_ENV, default_archive, driver_java_options, main
 from taxi_platform.resources.spark import SparkResource
 
 USER_OPTIONS = "-Dtaxi.test=1"
@@ -40,6 +41,31 @@ def test_the_archive_key_follows_pyspark_and_java(monkeypatch, tmp_path):
     assert first.parent == tmp_path / "taxi_platform" and first.name.startswith("spark-driver-")
     monkeypatch.setenv("PATH", str(tmp_path))  # no java on PATH: another key, never the same file
     assert default_archive() != first
+
+
+def test_installing_prunes_the_archives_of_installs_that_are_gone_and_keeps_the_rest(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(ARCHIVE_ENV, raising=False)
+    ours = default_archive()
+    ours.parent.mkdir(parents=True)
+    ours.write_bytes(b"present: main() does not rewrite it")
+    java = shutil.which("java") or str(ours)  # a path that exists
+    archives = {}
+    for name, pyspark_folder, java_binary in [("gone-clone", tmp_path / "deleted" / "pyspark", java),
+                                              ("gone-jdk", tmp_path, tmp_path / "old-jdk" / "java"),
+                                              ("live-clone", tmp_path, java), ("no-sidecar", None, None)]:
+        archive = ours.parent / f"spark-driver-{name}.jsa"
+        archive.write_bytes(b"x")
+        if pyspark_folder is not None:
+            archive.with_suffix(".json").write_text(json.dumps({"pyspark": str(pyspark_folder),
+                                                                "java": str(java_binary)}))
+        archives[name] = archive
+    assert main([]) == 0
+    left = sorted(p.name for p in ours.parent.iterdir())
+    assert left == sorted([ours.name, "spark-driver-live-clone.jsa", "spark-driver-live-clone.json",
+                           "spark-driver-no-sidecar.jsa"])
+    printed = capsys.readouterr().out
+    assert str(archives["gone-clone"]) in printed and str(archives["gone-jdk"]) in printed and "present" in printed
 
 
 @pytest.mark.spark
