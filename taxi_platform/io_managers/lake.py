@@ -265,7 +265,7 @@ class LakeIOManager(ConfigurableIOManager):
                 self._committed[(step, name)] = metadata
 
     _committed: dict = PrivateAttr(default_factory=dict)
-    # id(SplitWrite) -> (the split, its staging folder, {labelled: {month: rows Spark wrote}} or None), while the
+    # id(SplitWrite) -> (the split, its staging folder, {"rows", "labelled": rows Spark wrote} or None), while the
     # publish-together group that holds its parts is handled
     _splits: dict = PrivateAttr(default_factory=dict)
 
