@@ -137,6 +137,8 @@ def number_copies(conformed: DataFrame) -> DataFrame:
     columns = list(conformed.columns)
     keys = [F.col(f"`{c}`") for c in columns]
     floating = [c for c in columns if conformed.schema[c].dataType.typeName() in ("double", "float")]
+    if len(floating) > 62:  # the contracts have at most a dozen; one bit of an int64 each
+        raise ValueError(f"number_copies: {len(floating)} floating-point columns, at most 62 are supported")
     if floating:  # one int64 bit mask: which of the floating columns hold -0.0 (0 for almost every row)
         mask = F.lit(0).cast("long")
         for bit, name in enumerate(floating):
