@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from dagster import AssetKey, materialize
+from dagster import AssetKey, DagsterInstance, materialize
 
 from taxi_platform.defs.revenue.checks import asset_checks
 from taxi_platform.defs.reference.zones import taxi_zones
@@ -22,6 +22,9 @@ pytestmark = pytest.mark.spark
 MONTHLY = [a for a in all_assets if a is not taxi_zones]
 REPORT = AssetKey(["reports", "revenue_monthly_zone"])
 ROWS = 4000
+
+
+RUN_LOGS: list[str] = []  # the user messages of one_month's run
 
 
 def run_months(resources, start, end=None, **kwargs):
@@ -43,7 +46,9 @@ def one_month(spark_resource, tmp_path_factory):
         **lake_io_managers(LakeIOManager(lake_root=str(lake), spark=spark_resource)),
         "sources": TaxiSourceResource(kind="sample", sample_volumes="equal", sample_rows_per_month=ROWS, sample_seed=7),
     }
-    result = run_months(resources, "2021-01")
+    instance = DagsterInstance.ephemeral()
+    result = run_months(resources, "2021-01", instance=instance)
+    RUN_LOGS[:] = [r.user_message for r in instance.all_logs(result.run_id) if r.dagster_event is None]
     return result, lake, resources
 
 
@@ -76,6 +81,9 @@ def test_row_counts_reconcile_and_quarantine_is_counted(one_month):
         mats = {e.asset_key.to_user_string(): e.materialization for e in result.get_asset_materialization_events()}
         assert mats[f"quarantine/{taxi}_trips"].metadata["quarantined_rows"].value == quarantine.count_rows()
         assert mats[f"clean/{taxi}_trips"].metadata["dagster/row_count"].value == clean
+        # the step's log line gives both counts (it once said "0 quarantined {}": logged before the reasons came)
+        assert any(m.startswith(f"{taxi}: {clean} clean rows, {quarantine.count_rows()} quarantined {{'") for m in RUN_LOGS), \
+            [m for m in RUN_LOGS if "clean rows" in m]
 
 
 def test_report_equals_an_independent_duckdb_computation(one_month):

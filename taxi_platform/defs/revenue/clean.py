@@ -76,19 +76,29 @@ def build_clean_assets(taxi_type: str, group_name: str = "clean"):
                            observe_labelled=lambda rows: rows.observe(observation, *reason_count_columns()))
         reasons: dict[str, int] = {}
 
+        counted: dict[str, int] = {}
+
+        def log_when_both_are_known() -> None:  # the lake calls the two functions below in either order
+            if len(counted) == 2:
+                context.log.info(f"{taxi_type}: {counted['clean']} clean rows, {counted['quarantine']} quarantined "
+                                 f"{reasons}")
+
         def quarantine_metadata(metrics, written) -> dict:
             reasons.update(reason_counts(metrics) if metrics is not None
                            else count_by_reason(quarantined_rows(classified)))
+            counted["quarantine"] = sum(reasons.values())
+            log_when_both_are_known()
             return {"quarantined_rows": sum(reasons.values()), "quarantine_reasons": MetadataValue.json(reasons)}
 
         def log_counts(_, written) -> dict:  # the clean rows by month are the lake's own rows_by_month
-            context.log.info(f"{taxi_type}: {written['dagster/row_count']} clean rows, "
-                             f"{sum(reasons.values())} quarantined {reasons}")
+            counted["clean"] = written["dagster/row_count"]
+            log_when_both_are_known()
             return {}
 
         # Both outputs get the same Together: the lake stages and commits both while handling the first (none is
         # recorded as materialized unless both were committed), then calls each function with (observed counts,
-        # what it wrote); the quarantine is staged first, so its reasons are known when clean is yielded.
+        # what it wrote); both are called before the first output returns, so the reasons are known when clean is
+        # yielded.
         together = Together({
             "quarantine": ObservedWrite(split.part("quarantine"), quarantine_metadata, observation),
             "clean": ObservedWrite(split.part("clean"), log_counts),
