@@ -130,7 +130,8 @@ class SplitWrite:
     ``observe_labelled``: applied to the labelled rows (the labelled output's shape, with ``month``) before they are
     rewritten, e.g. ``lambda rows: rows.observe(observation, *aggregates)`` to count the quarantine's reasons while
     only the labelled rows pass, not every row; with no labelled row it is applied to an empty DataFrame, so that
-    the observation always delivers its metrics.
+    the observation delivers its metrics (zeros) on every target that counts rows (on one that cannot, the caller's
+    fallback runs).
     """
 
     df: Any
@@ -299,9 +300,9 @@ class LakeIOManager(ConfigurableIOManager):
                 months = None
                 staging, items = self._stage_whole(store, context, obj)
         try:
-            files = {(m if months is not None else ""): store.staged_files(i.staged) or []
-                     for m, i in zip(months or [""], items)}
-            written = self._written_metadata(store, key, files, months)
+            folders = [(m if months is not None else "", i) for m, i in zip(months or [""], items)]
+            files = {name: store.staged_files(i.staged) or [] for name, i in folders}
+            written = self._written_metadata(store, key, files, months, {name: i.expected_rows for name, i in folders})
         except BaseException:
             store.discard(staging)
             raise
@@ -581,18 +582,18 @@ class LakeIOManager(ConfigurableIOManager):
 
     # ---- metadata --------------------------------------------------------------------------------------------
     def _written_metadata(self, store, key: AssetKey, files_by_folder: dict[str, list[str]],
-                          months: Optional[list[str]]) -> dict[str, Any]:
-        """Row counts from the parquet footers of what was written (no Spark job), path, size, schema, preview."""
-        rows_by_folder: dict[str, int] = {}
-        schema = None
+                          months: Optional[list[str]], known_rows: dict[str, Optional[int]]) -> dict[str, Any]:
+        """Row counts of what was written (no Spark job), path, size, schema, preview. ``known_rows``: each folder's
+        rows as staging already read them from its footers (the commit verifies them again); None: read here."""
+        rows_by_folder = {folder: known_rows.get(folder) for folder in files_by_folder}
         for folder, files in files_by_folder.items():
-            rows_by_folder[folder] = 0
-            for uri in files:
-                with store.open(uri) as handle:
-                    parquet = parquet_file(handle)
-                    rows_by_folder[folder] += parquet.metadata.num_rows
-                    schema = schema or parquet.schema_arrow
+            if rows_by_folder[folder] is None:
+                rows_by_folder[folder] = footer_rows(files, store.open)
         every_file = [f for files in files_by_folder.values() for f in files]
+        schema = None
+        if every_file:
+            with store.open(every_file[0]) as handle:
+                schema = parquet_file(handle).schema_arrow
         metadata: dict[str, Any] = {
             "dagster/row_count": sum(rows_by_folder.values()),
             "path": MetadataValue.path(self.dataset_uri(key)),
