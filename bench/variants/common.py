@@ -87,7 +87,7 @@ def reference_classify(conformed):
     from taxi_platform.schemas import MONTH_COLUMN
     from taxi_platform.transforms.quarantine import COPY_NUMBER_COLUMN, COPY_SEARCH_TASKS_PER_MONTH, label
 
-    keys = [F.col(f"`{c}`") for c in conformed.columns]
+    keys = [F.col("`" + c.replace("`", "``") + "`") for c in conformed.columns]
     row_hash = F.xxhash64(*keys)
     slot = F.hash(F.col(MONTH_COLUMN), F.pmod(row_hash, F.lit(COPY_SEARCH_TASKS_PER_MONTH)))
     copy_number = F.row_number().over(Window.partitionBy(slot, row_hash, *keys).orderBy(F.lit(1)))

@@ -85,7 +85,7 @@ def default_archive() -> Path:
 def prune_archives(keep: Path) -> list[Path]:
     """Remove the other ``spark-driver-*.jsa`` archives of ``keep``'s folder whose sidecar names a pyspark folder or
     ``java`` that no longer exists (with their sidecars); -> the archives removed. Archives without a readable
-    sidecar are kept."""
+    sidecar naming both are kept."""
     removed = []
     for other in sorted(keep.parent.glob("spark-driver-*.jsa")):
         if other == keep:
@@ -95,9 +95,10 @@ def prune_archives(keep: Path) -> list[Path]:
             recorded = json.loads(sidecar.read_text())
         except (OSError, ValueError):
             continue
-        if not isinstance(recorded, dict):
-            continue
-        if not os.path.isdir(recorded.get("pyspark") or "") or not os.path.exists(recorded.get("java") or ""):
+        if not isinstance(recorded, dict) or not all(isinstance(recorded.get(k), str) and recorded[k]
+                                                     for k in ("pyspark", "java")):
+            continue  # not a sidecar this module wrote: not ours to judge
+        if not os.path.isdir(recorded["pyspark"]) or not os.path.exists(recorded["java"]):
             other.unlink(missing_ok=True)
             sidecar.unlink(missing_ok=True)
             removed.append(other)

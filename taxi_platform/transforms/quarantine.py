@@ -115,6 +115,11 @@ _COPIES_COLUMN = "_copies"
 _NEGATIVE_ZEROS_COLUMN = "_negative_zeros"
 
 
+def _column(name: str) -> Column:
+    """The column ``name`` whatever characters it holds (backticks doubled inside the quoting backticks)."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def _negative_zero(value: Column) -> Column:
     # -0.0 == 0.0 for every comparison Spark has (and its atan2 adds 0.0 to its arguments); pow(-0.0, -1) is
     # -Infinity, pow(0.0, -1) +Infinity (IEEE 754, java.lang.StrictMath)
@@ -132,24 +137,28 @@ def number_copies(conformed: DataFrame) -> DataFrame:
     of copies (equal rows are grouped by value, the hash only picks the task), and the multiset of rows out is the
     multiset in: grouping keys are written back as they were, a double's sign of zero included (Spark's grouping
     treats -0.0 as 0.0 and writes 0.0; here a -0.0 and a 0.0 are different published values, so not copies, and each
-    keeps its sign). Spark spills the aggregate to disk when a task's rows do not fit in memory.
+    keeps its sign; the reference variant (b) and DuckDB (d) of the bench count them as copies, as this function did
+    before 2026-12-01: the bench input has no -0.0). Limits: at most 2^31 - 16 copies of one row (Spark's largest
+    array, ``sequence(1, n)``); flat columns (a -0.0 inside a struct or array is written as 0.0, and NaN payloads are
+    normalised); the input must not have columns named ``_slot``, ``_copies``, ``_negative_zeros`` or
+    ``COPY_NUMBER_COLUMN``. Spark spills the aggregate to disk when a task's rows do not fit in memory.
     """
     columns = list(conformed.columns)
-    keys = [F.col(f"`{c}`") for c in columns]
+    keys = [_column(c) for c in columns]
     floating = [c for c in columns if conformed.schema[c].dataType.typeName() in ("double", "float")]
     if len(floating) > 62:  # the contracts have at most a dozen; one bit of an int64 each
         raise ValueError(f"number_copies: {len(floating)} floating-point columns, at most 62 are supported")
     if floating:  # one int64 bit mask: which of the floating columns hold -0.0 (0 for almost every row)
         mask = F.lit(0).cast("long")
         for bit, name in enumerate(floating):
-            mask = mask + F.when(_negative_zero(F.col(f"`{name}`")), F.lit(1 << bit).cast("long")).otherwise(0)
+            mask = mask + F.when(_negative_zero(_column(name)), F.lit(1 << bit).cast("long")).otherwise(0)
         keys.append(mask.alias(_NEGATIVE_ZEROS_COLUMN))
     slot = F.hash(F.col(MONTH_COLUMN), F.pmod(F.xxhash64(*keys[:len(columns)]), F.lit(COPY_SEARCH_TASKS_PER_MONTH)))
     groups = (conformed.repartition(slot)
               .groupBy(slot.alias("_slot"), *keys).agg(F.count(F.lit(1)).alias(_COPIES_COLUMN)))
     restored = []
     for name in columns:
-        value = F.col(f"`{name}`")
+        value = _column(name)
         if name in floating:
             bit = F.lit(1 << floating.index(name)).cast("long")
             value = F.when((F.col(_NEGATIVE_ZEROS_COLUMN).bitwiseAND(bit)) != 0, -value).otherwise(value)

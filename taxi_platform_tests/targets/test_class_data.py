@@ -53,17 +53,21 @@ def test_installing_prunes_the_archives_of_installs_that_are_gone_and_keeps_the_
     archives = {}
     for name, pyspark_folder, java_binary in [("gone-clone", tmp_path / "deleted" / "pyspark", java),
                                               ("gone-jdk", tmp_path, tmp_path / "old-jdk" / "java"),
-                                              ("live-clone", tmp_path, java), ("no-sidecar", None, None)]:
+                                              ("live-clone", tmp_path, java), ("no-sidecar", None, None),
+                                              ("foreign-sidecar", "", "")]:
         archive = ours.parent / f"spark-driver-{name}.jsa"
         archive.write_bytes(b"x")
-        if pyspark_folder is not None:
+        if pyspark_folder == "":  # a sidecar this module did not write (no pyspark / java named): kept
+            archive.with_suffix(".json").write_text(json.dumps({"note": "by hand"}))
+        elif pyspark_folder is not None:
             archive.with_suffix(".json").write_text(json.dumps({"pyspark": str(pyspark_folder),
                                                                 "java": str(java_binary)}))
         archives[name] = archive
     assert main([]) == 0
     left = sorted(p.name for p in ours.parent.iterdir())
     assert left == sorted([ours.name, "spark-driver-live-clone.jsa", "spark-driver-live-clone.json",
-                           "spark-driver-no-sidecar.jsa"])
+                           "spark-driver-no-sidecar.jsa", "spark-driver-foreign-sidecar.jsa",
+                           "spark-driver-foreign-sidecar.json"])
     printed = capsys.readouterr().out
     assert str(archives["gone-clone"]) in printed and str(archives["gone-jdk"]) in printed and "present" in printed
 

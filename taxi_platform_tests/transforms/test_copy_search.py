@@ -74,3 +74,10 @@ def test_a_row_published_a_thousand_times_is_one_clean_trip_and_999_duplicates(s
     assert sorted(math.copysign(1.0, r.fare_amount) for r in clean) == [-1.0, 1.0]
     assert {r[0]: r[1] for r in quarantined_rows(classified).groupBy("quarantine_reason").count().collect()} == {
         "duplicate_row": 1000 - 1 + 2 - 1}
+
+
+def test_any_column_name_is_searched(spark):
+    odd = spark.createDataFrame([("a", 1.5, "2020-01")] * 3 + [("b", 1.5, "2020-01")],
+                                "`x``y z.w` string, `fare amount` double, month string")
+    numbered = sorted((r[0], r[COPY_NUMBER_COLUMN]) for r in number_copies(odd).collect())
+    assert numbered == [("a", 1), ("a", 2), ("a", 3), ("b", 1)]
