@@ -5,8 +5,9 @@ Layout (the course's, which the platform's ``local`` source reads with its defau
     {cache}/raw-q2-{rows_per_month}-s{seed}/{taxi_type}/{year}/{month:02d}/part-00000.parquet
 
 ``rows_per_month`` counts green + yellow together (the issue's volume: 1.1M a month, 13.2M for 12 months), split
-evenly between the two types; with ``volumes="real"`` each type gets its real monthly trips instead
-(``{cache}/raw-q2-real-s{seed}``; 12 months of 2019 are 92.6M rows). On top of the sample's own quirks, each month carries the two kinds of bad rows the
+evenly between the two types; with ``volumes="real"`` each type gets the real trips of its period's representative
+month instead (``{cache}/raw-q2-real-s{seed}``; 12 months of 2019 are 92.7M rows). On top of the sample's own
+quirks, each month carries the two kinds of bad rows the
 sample generator never publishes (``add_bench_quirks``): exact duplicate rows (``duplicate_row``) and a count that is
 not whole (``unparseable:passenger_count``), so every variant's quarantine rules are compared on them too. Each file is written to a temporary name and renamed, so an interrupted generation
 never leaves a half file that later runs would trust.
