@@ -36,7 +36,6 @@ metadata ``lake/layout = month_files``) load as ``{month: DataFrame}``: their pu
 
 import threading
 import uuid
-from functools import reduce
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -57,7 +56,7 @@ from taxi_platform.io_managers.commits import Publish, footer_rows, parquet_file
 from taxi_platform.io_managers.errors import CommitError, LakeError, MissingPartitionError  # noqa: F401 (re-exported)
 from taxi_platform.io_managers.gcs_store import GcsStore
 from taxi_platform.io_managers.local_swap import GLOB_CHARACTERS, LocalStore
-from taxi_platform.io_managers.month_files import MonthFiles
+from taxi_platform.io_managers.month_files import MonthFiles, PublishedMonths
 from taxi_platform.resources.gcp import GcpResource
 from taxi_platform.resources.spark import SparkResource
 from taxi_platform.schemas import COLUMN_DESCRIPTIONS, MONTH_COLUMN
@@ -546,28 +545,32 @@ class LakeIOManager(ConfigurableIOManager):
         layout = (upstream.definition_metadata or {}).get(LAYOUT_KEY) if upstream is not None else None
         if layout == MONTH_FILES_LAYOUT:
             return self._read_month_files(spark, store, dataset, files_by_month)
-        return _month_aligned_read(spark, dataset, files_by_month)
+        return _months_read(spark, dataset, files_by_month)
 
-    def _read_month_files(self, spark, store, dataset: str, files_by_month: dict[str, list[str]]) -> dict:
-        """{month: DataFrame of that month's files as published}.
+    def _read_month_files(self, spark, store, dataset: str, files_by_month: dict[str, list[str]]) -> PublishedMonths:
+        """{month: DataFrame of that month's files as published}, with the months read together as ``groups``.
 
         Months published with the same parquet schema (physical and logical types, read from the footers) are read
         in ONE Spark read and split by their ``month`` folder (partition pruning): the same rows and columns as a
         read per month, without a Spark read (listing, footer, analysis: about 0.1 s of driver time each) per month
-        and taxi type. A month whose schema differs, or whose files name a ``month`` column, is read on its own.
+        and taxi type; the read itself is the group's entry in ``PublishedMonths.groups``. A month whose schema
+        differs, or whose files name a ``month`` column, is read on its own.
         """
+        from pyspark.sql import functions as F
+
         groups: dict[Optional[str], list[str]] = {}
         for month, files in files_by_month.items():
             key = _parquet_schema_text(store, files)
             groups.setdefault(key, []).append(month)
-        frames = {}
+        frames, shared = {}, []
         for key, months in groups.items():
             if key is None or len(months) == 1:
                 frames.update({m: spark.read.parquet(*files_by_month[m]) for m in months})
                 continue
-            slices = _month_slices(spark, dataset, {m: files_by_month[m] for m in months})
-            frames.update({month: df.drop(MONTH_COLUMN) for month, df in slices.items()})
-        return {month: frames[month] for month in files_by_month}
+            together = _months_read(spark, dataset, {m: files_by_month[m] for m in months})
+            shared.append((tuple(months), together))
+            frames.update({m: together.where(F.col(MONTH_COLUMN) == m).drop(MONTH_COLUMN) for m in months})
+        return PublishedMonths({month: frames[month] for month in files_by_month}, shared)
 
     def month_files(self, store, key: AssetKey, months: list[str]) -> dict[str, list[str]]:
         """The current files of each month; a clear error naming the months that were never written."""
@@ -631,28 +634,16 @@ def _named_os_errors(what: str, action):
         raise LakeError(f"{what}: staging the write failed ({phrase}); nothing was replaced") from error
 
 
-def _month_slices(spark, dataset: str, files_by_month: dict[str, list[str]]) -> dict:
-    """{month: DataFrame of that month's rows (with ``month``)} from ONE Spark read of every file (one listing and
-    footer pass), split by partition pruning: each slice plans its own splits, so none of its tasks reads another
-    month's files."""
-    from pyspark.sql import functions as F
+def _months_read(spark, dataset: str, files_by_month: dict[str, list[str]]):
+    """The months' files as ONE Spark read (with ``month`` from the folders): one scan, packed into tasks by size.
 
-    every_file = [f for files in files_by_month.values() for f in files]
-    together = spark.read.option("basePath", dataset).parquet(*every_file)
-    return {m: together.where(F.col(MONTH_COLUMN) == m) for m, files in files_by_month.items() if files}
-
-
-def _month_aligned_read(spark, dataset: str, files_by_month: dict[str, list[str]]):
-    """The months' files as one DataFrame (with ``month``) whose Spark tasks each read ONE month: the union of
-    ``_month_slices``.
-
-    A step that writes by month (e.g. core/trips from clean) then writes each month as about as many files as the
-    month has splits, with no shuffle and no compaction; a read that packed files of several months into one task gave
-    every month a file per task (e.g. 12 months of green and yellow: up to 15 files a month, then compacted, a second
-    write of every row).
+    Not a union of per-month reads: a union of 24 month scans (12 months of green and yellow) cost core/trips about
+    20 s more on 2 cores (each branch its own generated code, compiled and warmed up by the JIT on its own), and the
+    report 50% more. A step writing the result by month still gets at most as many files in a month as the read has
+    splits of that month (a task writes one file per month it holds), so core/trips' bound is its inputs' files.
     """
-    slices = list(_month_slices(spark, dataset, files_by_month).values())
-    return reduce(lambda a, b: a.unionAll(b), slices)
+    every_file = [f for files in files_by_month.values() for f in files]
+    return spark.read.option("basePath", dataset).parquet(*every_file)
 
 
 def _count_rows(df, label: Optional[str] = None):

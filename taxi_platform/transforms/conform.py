@@ -154,12 +154,23 @@ def conform_month(published: DataFrame, taxi_type: str, source: str = "", month:
 
 
 def conform_months(published_by_month: dict[str, DataFrame], taxi_type: str, dataset: str = "") -> DataFrame:
-    """Conform each month on its own (their published types may differ), tag it with its month, and union them."""
+    """Conform each month on its own (their published types may differ), tag it with its month, and union them.
+
+    ``published_by_month`` may carry ``groups`` (``io_managers.month_files.PublishedMonths``: months of one
+    published schema read together, with a ``month`` column): such a group is conformed as ONE projection of its one
+    scan (the same rows as its months one by one; a union of 12 month projections costs Spark 12 generated copies
+    to compile and warm up). An error of a group names all its months (they share the columns and types at fault).
+    """
     if not published_by_month:
         raise ValueError(f"{dataset or taxi_type}: no months to conform")
+    groups = [(tuple(months), df) for months, df in getattr(published_by_month, "groups", ())]
+    grouped = {month for months, _ in groups for month in months}
     conformed = [
+        conform_month(df, taxi_type, source=f"{dataset} {', '.join(months)}".strip())
+        for months, df in sorted(groups)
+    ] + [
         conform_month(df, taxi_type, source=f"{dataset} {month}".strip(), month=month)
-        for month, df in sorted(published_by_month.items())
+        for month, df in sorted(published_by_month.items()) if month not in grouped
     ]
     combined = conformed[0]
     for df in conformed[1:]:

@@ -96,28 +96,34 @@ def test_rows_spread_over_many_tasks_still_give_at_most_files_per_partition_file
     assert not any((lake_root / "_staging").iterdir())
 
 
-def test_a_monthly_input_is_read_with_one_month_per_task(resources, lake_root):
-    """A step reading several months gets Spark tasks that each hold ONE month, so writing its result by month needs
-    no shuffle and no compaction (before: the small files of all months were packed into one task)."""
+def test_a_monthly_input_is_one_scan_and_its_months_keep_their_file_count(resources, lake_root):
+    """A step reading several months gets ONE Spark scan of their files (no union of per-month reads, whose generated
+    code Spark compiles and warms up once per branch), and writing its rows by month gives no month more files than
+    it had: a task writes one file per month it holds, so nothing needs compacting."""
+    from taxi_platform.io_managers.lake import FILES_PER_PARTITION_KEY
+
     events, _ = make_assets(lambda m: {"2021-01": 5, "2021-02": 7, "2021-03": 3}[m])
+    copy_key = AssetKey(["test", "events_copy"])
 
-    @asset(ins={"events": AssetIn(key=KEY)}, partitions_def=monthly_partitions,
-           backfill_policy=BackfillPolicy.single_run(), io_manager_key="mem")
-    def months_per_task(context, events):
-        from pyspark.sql import functions as F
+    @asset(key=copy_key, ins={"events": AssetIn(key=KEY)}, partitions_def=monthly_partitions,
+           backfill_policy=BackfillPolicy.single_run(), io_manager_key="lake_io_manager",
+           metadata={FILES_PER_PARTITION_KEY: 2})
+    def events_copy(context, events):
+        plan = events._jdf.queryExecution().executedPlan().toString()
+        context.add_output_metadata({"scans": plan.count("FileScan parquet"), "union": "Union" in plan})
+        return events
 
-        tasks = events.groupBy(F.spark_partition_id().alias("task")).agg(
-            F.collect_set("month").alias("months"), F.count(F.lit(1)).alias("rows")).collect()
-        return sorted((sorted(r["months"]), r["rows"]) for r in tasks)
-
-    result = materialize([events, months_per_task], resources=resources, tags=range_tags("2021-01", "2021-03"))
+    result = materialize([events, events_copy], resources=resources, tags=range_tags("2021-01", "2021-03"))
     assert result.success
-    tasks = result.output_for_node("months_per_task")
-    assert all(len(months) == 1 for months, _ in tasks), tasks  # a month may take several tasks, a task one month
-    rows = {}
-    for (month,), count in tasks:
-        rows[month] = rows.get(month, 0) + count
-    assert rows == {"2021-01": 5, "2021-02": 7, "2021-03": 3}
+    mat = next(e.materialization for e in result.get_asset_materialization_events() if e.asset_key == copy_key)
+    assert mat.metadata["scans"].value == 1 and mat.metadata["union"].value is False
+    assert mat.metadata["rows_by_month"].value == {"2021-01": 5, "2021-02": 7, "2021-03": 3}
+    write_ids = set()
+    for month in ("2021-01", "2021-02", "2021-03"):
+        copied = sorted((lake_root / "test" / "events_copy" / f"month={month}").glob("*.parquet"))
+        assert 1 <= len(copied) <= len(parquet_files(lake_root, month))
+        write_ids |= {f.name.split("-", 2)[2] for f in copied}  # part-NNNNN-<write id>...
+    assert len(write_ids) == 1  # every month as the one write left it: none compacted (a compaction is another write)
 
 
 def test_writing_a_month_twice_leaves_one_copy(resources, lake_root):
@@ -175,10 +181,18 @@ def test_month_files_load_month_by_month_whatever_their_published_schemas(resour
     @asset(ins={"raw": AssetIn(key=raw_key)}, partitions_def=monthly_partitions,
            backfill_policy=BackfillPolicy.single_run(), io_manager_key="mem")
     def by_month(context, raw: dict):
+        groups = [(months, df.dtypes, sorted(tuple(r) for r in df.collect())) for months, df in raw.groups]
+        context.add_output_metadata({"groups": repr(groups)})
         return {m: (df.dtypes, sorted(tuple(r) for r in df.collect())) for m, df in raw.items()}
 
     result = materialize([raw_months, by_month], resources=resources, tags=range_tags("2021-01", "2021-03"))
     assert result.success
+    # the two months of one schema are also handed over as their one read, with the month of each row
+    mat = next(e.materialization for e in result.get_asset_materialization_events()
+               if e.asset_key == AssetKey("by_month"))
+    assert mat.metadata["groups"].value == repr([(("2021-01", "2021-02"), [("n", "bigint"), ("x", "double"), ("month", "string")],
+                                                  [(1, 0.5, "2021-01"), (2, 1.5, "2021-01"), (3, 2.5, "2021-02"),
+                                                   (4, 3.5, "2021-02"), (5, 4.5, "2021-02")])])
     assert result.output_for_node("by_month") == {
         "2021-01": ([("n", "bigint"), ("x", "double")], [(1, 0.5), (2, 1.5)]),
         "2021-02": ([("n", "bigint"), ("x", "double")], [(3, 2.5), (4, 3.5), (5, 4.5)]),

@@ -141,3 +141,40 @@ def test_quarantine_rules_label_each_bad_row_with_its_first_broken_rule(spark):
     assert clean_rows(classified).count() == 4
     assert quarantined_rows(classified).count() == len(rows) - 4
     assert "quarantine_reason" not in clean_rows(classified).columns
+
+
+def test_months_read_together_are_conformed_as_one_projection_with_the_same_rows(spark, tmp_path):
+    """PublishedMonths.groups (the lake's one read of months sharing a schema) is conformed as ONE projection of its
+    scan: the same rows and months as conforming the months one by one, and no union in the plan; a month read on its
+    own is still conformed alone; a group's error names all its months."""
+    from pyspark.sql import functions as F
+
+    from taxi_platform.io_managers.month_files import PublishedMonths
+
+    months = {"2022-01": [datetime(2022, 1, 5, 8, 0), datetime(2022, 1, 6, 9, 0)],
+              "2022-02": [datetime(2022, 2, 7, 8, 0)]}
+    for month, pickups in months.items():
+        (tmp_path / "raw" / f"month={month}").mkdir(parents=True)
+        pq.write_table(yellow_month(pickups, ts_unit="us", count_type=pa.int64()),
+                       tmp_path / "raw" / f"month={month}" / "part-0.parquet")
+    together = spark.read.option("basePath", str(tmp_path / "raw")).parquet(str(tmp_path / "raw"))
+    slices = {m: together.where(F.col("month") == m).drop("month") for m in months}
+    one_by_one = conform_months(slices, "yellow", dataset="raw/yellow_trips")
+    grouped = conform_months(PublishedMonths(slices, [(tuple(months), together)]), "yellow", dataset="raw/yellow_trips")
+
+    assert grouped.dtypes == one_by_one.dtypes
+    assert sorted(map(tuple, grouped.collect())) == sorted(map(tuple, one_by_one.collect()))
+    assert sorted(r.month for r in grouped.collect()) == ["2022-01", "2022-01", "2022-02"]
+    plan = grouped._jdf.queryExecution().executedPlan().toString()
+    assert "Union" not in plan and plan.count("FileScan parquet") == 1
+    assert "Union" in one_by_one._jdf.queryExecution().executedPlan().toString()
+
+    # a third month published alone (drifted) joins the group's projection by a union
+    drifted = spark.createDataFrame(yellow_month([datetime(2022, 3, 1, 8, 0)], ts_unit="us",
+                                                 count_type=pa.float64()).to_pandas())
+    mixed = conform_months(PublishedMonths({**slices, "2022-03": drifted}, [(tuple(months), together)]), "yellow")
+    assert sorted(r.month for r in mixed.collect()) == ["2022-01", "2022-01", "2022-02", "2022-03"]
+
+    with pytest.raises(ContractError, match=r"raw/yellow_trips 2022-01, 2022-02: required columns \['PULocationID'\]"):
+        conform_months(PublishedMonths(slices, [(tuple(months), together.drop("PULocationID"))]), "yellow",
+                       dataset="raw/yellow_trips")

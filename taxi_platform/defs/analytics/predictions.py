@@ -140,7 +140,7 @@ def choose_models(config: TripDurationPredictionsConfig, months: list, stored):
         "model": AssetIn(key=TRIP_DURATION_MODEL_KEY, metadata={OPTIONAL_INPUT_KEY: True}),
     },
     contract=PREDICTIONS_SCHEMA,
-    files_per_partition=4,
+    files_per_partition=8,  # as core/trips, whose splits it keeps (a file per split of a month)
     group_name="analytics",
     kinds={"spark", "pandas"},
     description="Every trip of core/trips (VendorID, pickup, zones, distance, service_type) with predicted_duration "

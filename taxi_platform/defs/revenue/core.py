@@ -15,7 +15,9 @@ TRIPS_KEY = AssetKey(["core", "trips"])
     key=TRIPS_KEY,
     ins={"green": AssetIn(key=clean_key("green")), "yellow": AssetIn(key=clean_key("yellow"))},
     contract=TRIPS_SCHEMA,
-    files_per_partition=4,
+    # A month gets a file per read split of it (the lake reads clean in one scan and writes without a shuffle): clean
+    # writes at most 4 files a month per taxi type, so 8 keeps core from compacting, i.e. writing a month twice.
+    files_per_partition=8,
     group_name="core",
     kinds={"spark", "parquet"},
     description="Clean green and yellow trips combined: the 18 common columns in the course's order + service_type.",
