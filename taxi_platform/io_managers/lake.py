@@ -334,10 +334,10 @@ class LakeIOManager(ConfigurableIOManager):
         if files <= 1:
             # One file a month (reports: small, aggregated data): one task per month, a cheap shuffle.
             df = df.repartition(MONTH_COLUMN)
-        # Otherwise no shuffle: each task writes its rows straight into their month folders. The trip datasets
-        # come month-aligned (each raw month is read and conformed on its own, clean months are separate files), so
-        # a month gets about as many files as it had input splits; a month that got more than `files` is compacted
-        # below. (Shuffling every row to bound the file count cost as much as the whole rest of the step.)
+        # Otherwise no shuffle: each task writes its rows straight into their month folders, one file per month it
+        # holds, so a month read from the lake gets at most as many files as it had input splits (core/trips: its
+        # clean files); a month that got more than `files` is compacted below. (Shuffling every row to bound the
+        # file count cost as much as the whole rest of the step.)
         staging = self._write_staging(store, context, df, [MONTH_COLUMN])
         try:
             expected = counted()

@@ -58,6 +58,8 @@ def test_every_variant_ran_and_every_figure_is_recorded(bench_run):
             assert s["jvm_peak_rss_mib"] is None, variant  # DuckDB: no JVM
     steps = result["summary"]["platform"]["1"]["median_steps_s"]
     assert {"clean_green_trips", "core__trips", "reports__revenue_monthly_zone"} <= set(steps)
+    # the first clean month is committed after the raw steps and before the run ends
+    assert steps["raw__green_trips"] < steps["time_to_first_clean_month"] < result["summary"]["platform"]["1"]["median_s"]
     figures = result["figures"]
     for key in ("platform_over_course_script", "bare_over_course_script", "platform_over_duckdb"):
         assert figures[key] > 0, key
