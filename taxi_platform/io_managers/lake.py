@@ -29,8 +29,10 @@ quarantine) in ONE Spark job over their rows, so the input is read and transform
 Reads: one partition, a range (one DataFrame with ``month``), or an unpartitioned dataset; only the files of each
 folder's current version are read, named as the store resolved them once (``store.files``), so a commit of the same
 months while Spark reads does not pull the files from under it. Raw assets (definition
-metadata ``lake/layout = month_files``) load as ``{month: DataFrame}``: their published types may differ by month
-(months that share a parquet schema are read in one Spark read and split by month).
+metadata ``lake/layout = month_files``) load as ``{month: DataFrame}`` (``month_files.PublishedMonths``): their
+published types may differ by month; months that share a parquet schema are read in one Spark read, split by month,
+and that read is handed over too (``groups``) so a consumer can transform it once. A range of any other monthly
+dataset is ONE read of its months' files (one scan, no union of per-month reads).
 """
 
 

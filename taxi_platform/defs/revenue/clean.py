@@ -1,7 +1,8 @@
 """clean/{type}_trips and quarantine/{type}_trips: the course's explicit schema, drift fixed, bad rows set aside.
 
-Each month of raw is conformed on its own (its published types may differ from other months), then every row is
-either clean or quarantined with the first rule it breaks (the rules: ``transforms/quarantine.py``).
+Each month of raw is conformed by the conversions its published types call for (they may differ from other months;
+months published with one schema are conformed together, as one projection of one scan), then every row is either
+clean or quarantined with the first rule it breaks (the rules: ``transforms/quarantine.py``).
 """
 
 
