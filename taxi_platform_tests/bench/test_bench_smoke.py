@@ -73,7 +73,10 @@ def test_every_variant_ran_and_every_figure_is_recorded(bench_run):
     assert machine["cores"] >= 1 and machine["memory_gib"] > 0 and machine["versions"]["pyspark"]
     assert machine["java"] and machine["versions"]["duckdb"] and machine["versions"]["dagster"]
     assert result["input"]["rows_by_months"] == {"1": ROWS_PER_MONTH}
-    assert set(result["targets"]) >= {"platform/bare <= 1.10 at main months", "generator >= 2M rows/s"}
+    assert set(result["targets"]) >= {"platform/bare <= 0.75 at main months", "platform/duckdb <= 3 at main months",
+                                      "report step/duckdb report <= 2", "generator >= 2M rows/s"}
+    assert result["targets"]["report step/duckdb report <= 2"]["value"] == figures["report_step"]["spark_platform_over_duckdb"]
+    assert figures["platform_time_to_first_clean_month_s_by_months"]["1"] == steps["time_to_first_clean_month"]
     assert "platform / bare_spark" in stdout and "targets:" in stdout  # the table was printed
 
 
