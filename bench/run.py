@@ -20,6 +20,12 @@ data is ``sync``-ed and the input evicted from the page cache. ``--scaling-varia
 datasets' row counts per month, and the quarantines' rows per month and reason) are compared: the run fails if
 they differ. Writes ``--output`` (JSON: every run, the
 summary, the machine) and prints a table.
+
+``--platform-on-connect`` runs (a) against the Spark Connect server named by ``TAXI_SPARK_REMOTE`` in the bench's
+environment (``TAXI_SPARK_TARGET=connect``; the address may carry a token, so it is read from the environment, never
+from the command line, and recorded without its parameters) instead of a driver JVM of its own: what a run costs
+when its Spark session is already warm. The other variants keep their own local JVM. The first (a) run on a fresh
+server pays the server's warm-up; the median of 3 does not.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from pathlib import Path
 from bench import compare, machine, probes
 from bench.data import TAXI_TYPES, VOLUMES, ensure_months, month_keys, raw_months
 from bench.procs import run_child, settle
+from taxi_platform.resources.spark import remote_without_params
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("platform", "platform_checks", "bare_spark", "course_script", "duckdb", "duckdb_report")
@@ -73,6 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--scaling-variants", default="platform,bare_spark", help="variants run at every month count")
     p.add_argument("--master", default="local[*]", help="Spark master of every Spark variant (%(default)s)")
     p.add_argument("--driver-memory", default="2g", help="driver heap of every Spark variant (%(default)s)")
+    p.add_argument("--platform-on-connect", action="store_true",
+                   help="run (a) on the Spark Connect server named by TAXI_SPARK_REMOTE (read from the environment)")
     p.add_argument("--java-options", default="", help="JAVA_TOOL_OPTIONS for every variant's JVM, e.g. "
                    "'-XX:TieredStopAtLevel=1' (quicker JVM warm-up for tiny volumes; slower on real ones)")
     p.add_argument("--generator-rows", type=int, default=1_000_000, help="rows per generator measurement")
@@ -87,7 +96,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.month_counts = sorted({int(n) for n in args.months.split(",") if n.strip()} | {args.main_months})
     args.variant_list = _variants(args.variants)
     args.scaling = [v for v in _variants(args.scaling_variants) if v in args.variant_list]
+    args.platform_remote = os.environ.get("TAXI_SPARK_REMOTE", "").strip() if args.platform_on_connect else ""
+    if args.platform_on_connect and not args.platform_remote.startswith("sc://"):
+        p.error("--platform-on-connect needs TAXI_SPARK_REMOTE=sc://HOST:PORT in the environment")
     return args
+
+
+def connect_env(remote: str) -> dict:
+    """The settings that point the platform variant at a Spark Connect server (the remote stays in the environment)."""
+    return {"TAXI_SPARK_TARGET": "connect", "TAXI_SPARK_REMOTE": remote}
+
 
 
 def _variants(text: str) -> list[str]:
@@ -139,6 +157,8 @@ def run_variant(args, raw, variant: str, months: list[str], env: dict, trips_sou
         if trips_source is None:
             raise SystemExit("duckdb_report needs the core trips of platform, bare_spark or duckdb in the same group")
         command += ["--report-only", str(trips_source)]
+    if args.platform_remote and variant in ("platform", "platform_checks"):
+        env = {**env, **connect_env(args.platform_remote)}
     inputs = [] if args.no_evict else [str(raw.month_file(t, m)) for t in TAXI_TYPES for m in months]
     evicted = settle(inputs)
     child = run_child(command, env=env, cwd=str(REPO), timeout=args.timeout)
@@ -278,6 +298,8 @@ def main(argv=None) -> int:
                         "first_month": args.first_month, "rows_per_month": args.rows_per_month, "volumes": args.volumes, "seed": args.seed,
                         "repeat": args.repeat, "variants": args.variant_list, "scaling_variants": args.scaling,
                         "master": args.master, "driver_memory": args.driver_memory,
+                        "platform_spark": (f"connect {remote_without_params(args.platform_remote)}" if args.platform_remote
+                                           else "its own driver JVM"),
                         "java_options": args.java_options,
                         "input_evicted_before_each_run": not args.no_evict}}
     raw = raw_months(args.cache, args.rows_per_month, args.seed, args.volumes)

@@ -184,7 +184,7 @@ class SparkResource(ConfigurableResource):
         except ValueError:
             port = -1
         if parts.scheme != "sc" or not parts.hostname or port <= 0:
-            raise SparkTargetError(f"Spark target 'connect' needs remote sc://HOST:PORT; got {_without_params(remote)!r}")
+            raise SparkTargetError(f"Spark target 'connect' needs remote sc://HOST:PORT; got {remote_without_params(remote)!r}")
         return parts.hostname, port
 
     def effective_config(self) -> dict[str, str]:
@@ -240,7 +240,7 @@ class SparkResource(ConfigurableResource):
 
         if "SPARK_REMOTE" in os.environ:
             raise SparkTargetError(
-                f"SPARK_REMOTE={_without_params(os.environ['SPARK_REMOTE'])!r} is set in the environment: pyspark "
+                f"SPARK_REMOTE={remote_without_params(os.environ['SPARK_REMOTE'])!r} is set in the environment: pyspark "
                 f"would open a Spark Connect session instead of target {self.target!r}; unset it or use target='connect'"
             )
         _leave_connect_mode()
@@ -325,7 +325,7 @@ class SparkResource(ConfigurableResource):
         if self.target == "connect":
             raise SparkTargetError(
                 f"{what} needs the SparkContext/RDD API, which Spark target 'connect' "
-                f"({_without_params(self.remote or '')}) does not have: Spark Connect runs DataFrame and SQL code "
+                f"({remote_without_params(self.remote or '')}) does not have: Spark Connect runs DataFrame and SQL code "
                 "only. Run it with target 'local' or 'standalone'."
             )
         return self.get_session().sparkContext
@@ -352,7 +352,7 @@ class SparkResource(ConfigurableResource):
 
 
 # ---- process-wide session state (one kind of Spark session per process) ---------------------------------------
-def _without_params(url: str) -> str:
+def remote_without_params(url: str) -> str:
     """An sc:// URL without its ``/;key=value`` parameters (they may hold a token)."""
     return url.split(";", 1)[0].rstrip("/")
 

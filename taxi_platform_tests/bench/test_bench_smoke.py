@@ -3,6 +3,7 @@ to do the same work produce the same report and the same datasets (else their ti
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -80,6 +81,15 @@ def test_every_variant_ran_and_every_figure_is_recorded(bench_run):
     assert "platform / bare_spark" in stdout and "targets:" in stdout  # the table was printed
 
 
+def assert_same_report(got: dict, expected: dict, label: str) -> None:
+    """The same keys, revenue months and measures (floating sums equal up to their order of addition)."""
+    assert set(got) == set(expected), label
+    for key, values in expected.items():
+        assert got[key][0] == values[0], (label, key)
+        for a, b in zip(got[key][1:], values[1:]):
+            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6), (label, key)
+
+
 def test_the_same_work_gives_the_same_report_and_datasets(bench_run):
     result, cache, _ = bench_run
     work = cache / "work"
@@ -87,12 +97,7 @@ def test_the_same_work_gives_the_same_report_and_datasets(bench_run):
     expected = reports["bare_spark"]
     assert len(expected) > 100  # zones x 2 service types of a month
     for variant in ("platform", "duckdb"):
-        got = reports[variant]
-        assert set(got) == set(expected), variant
-        for key, values in expected.items():
-            assert got[key][0] == values[0], (variant, key)
-            for a, b in zip(got[key][1:], values[1:]):
-                assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6), (variant, key)
+        assert_same_report(reports[variant], expected, variant)
     # ...and the same clean, quarantine and core rows (the datasets behind the report)
     for dataset in ("clean/green_trips", "clean/yellow_trips", "quarantine/green_trips", "quarantine/yellow_trips",
                     "core/trips"):
@@ -115,3 +120,36 @@ def test_the_same_work_gives_the_same_report_and_datasets(bench_run):
     assert all(v == "equal" for v in result["comparisons"].values()), result["comparisons"]
     # the course's script reports the same trips without quarantine: it has rows, in its single coalesce(1) file
     assert len(list((work / "course_script-1m" / "report").glob("*.parquet"))) == 1
+
+
+def test_the_platform_on_a_connect_server_gives_the_same_report_without_a_jvm_of_its_own(bench_run, connect_server,
+                                                                                          tmp_path):
+    """``--platform-on-connect``: (a) runs on the Spark Connect server named by TAXI_SPARK_REMOTE, which is recorded
+    without its parameters (they may hold a token), and writes the same report as on its own local JVM."""
+    output = tmp_path / "latest.json"
+    remote = f"{connect_server.remote}/;user_id=bench-secret-param"
+    command = [sys.executable, "-m", "bench", "--months", "1", "--main-months", "1", "--rows-per-month",
+               str(ROWS_PER_MONTH), "--repeat", "1", "--variants", "a", "--platform-on-connect", "--generator-repeat",
+               "0", "--definitions-repeat", "0", "--cache", str(tmp_path), "--output", str(output), "--keep-outputs"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TAXI_SPARK_REMOTE": remote})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(output.read_text())
+    assert result["failures"] == []
+    assert result["settings"]["platform_spark"] == f"connect {connect_server.remote}"
+    assert "bench-secret-param" not in output.read_text() + done.stdout + done.stderr
+    summary = result["summary"]["platform"]["1"]
+    assert summary["jvm_peak_rss_mib"] is None  # no driver JVM in the run's process tree: the server did the work
+    assert summary["median_steps_s"]["time_to_first_clean_month"] > 0
+    _, local_cache, _ = bench_run
+    on_connect = report(tmp_path / "work" / "platform-1m" / "reports" / "revenue_monthly_zone")
+    assert_same_report(on_connect, report(local_cache / "work" / "platform-1m" / "reports" / "revenue_monthly_zone"),
+                       "platform on connect")
+    assert len(on_connect) > 100
+
+
+def test_platform_on_connect_needs_a_remote_in_the_environment():
+    env = {k: v for k, v in os.environ.items() if k != "TAXI_SPARK_REMOTE"}
+    done = subprocess.run([sys.executable, "-m", "bench", "--platform-on-connect", "--repeat", "0"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2 and "needs TAXI_SPARK_REMOTE=sc://HOST:PORT in the environment" in done.stderr
