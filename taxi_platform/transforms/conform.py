@@ -160,14 +160,19 @@ def conform_months(published_by_month: dict[str, DataFrame], taxi_type: str, dat
     published schema read together, with a ``month`` column): such a group is conformed as ONE projection of its one
     scan (the same rows as its months one by one; a union of 12 month projections costs Spark 12 generated copies
     to compile and warm up). An error of a group names all its months (they share the columns and types at fault).
+    A group is used only while the mapping holds each of its months (a consumer may have dropped one).
     """
     if not published_by_month:
         raise ValueError(f"{dataset or taxi_type}: no months to conform")
-    groups = [(tuple(months), df) for months, df in getattr(published_by_month, "groups", ())]
-    grouped = {month for months, _ in groups for month in months}
+    groups, grouped = [], set()
+    for months, df in getattr(published_by_month, "groups", ()):
+        # a group stands for its months only while the mapping still holds each of them, and no other group does
+        if set(months) <= published_by_month.keys() and not grouped & set(months):
+            groups.append((tuple(months), df))
+            grouped |= set(months)
     conformed = [
         conform_month(df, taxi_type, source=f"{dataset} {', '.join(months)}".strip())
-        for months, df in sorted(groups)
+        for months, df in sorted(groups, key=lambda group: group[0])
     ] + [
         conform_month(df, taxi_type, source=f"{dataset} {month}".strip(), month=month)
         for month, df in sorted(published_by_month.items()) if month not in grouped

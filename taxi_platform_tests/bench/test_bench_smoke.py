@@ -138,6 +138,8 @@ def test_the_platform_on_a_connect_server_gives_the_same_report_without_a_jvm_of
     assert result["failures"] == []
     assert result["settings"]["platform_spark"] == f"connect {connect_server.remote}"
     assert "bench-secret-param" not in output.read_text() + done.stdout + done.stderr
+    for name in ("platform/bare <= 0.75 at main months", "platform/duckdb <= 3 at main months"):
+        assert result["targets"][name]["met"] is None and "Spark Connect" in result["targets"][name]["why"], name
     summary = result["summary"]["platform"]["1"]
     assert summary["jvm_peak_rss_mib"] is None  # no driver JVM in the run's process tree: the server did the work
     assert summary["median_steps_s"]["time_to_first_clean_month"] > 0

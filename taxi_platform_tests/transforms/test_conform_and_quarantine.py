@@ -175,6 +175,10 @@ def test_months_read_together_are_conformed_as_one_projection_with_the_same_rows
     mixed = conform_months(PublishedMonths({**slices, "2022-03": drifted}, [(tuple(months), together)]), "yellow")
     assert sorted(r.month for r in mixed.collect()) == ["2022-01", "2022-01", "2022-02", "2022-03"]
 
+    # a group is used only whole: a mapping that no longer holds one of its months gets its months one by one
+    only_january = conform_months(PublishedMonths({"2022-01": slices["2022-01"]}, [(tuple(months), together)]), "yellow")
+    assert sorted(r.month for r in only_january.collect()) == ["2022-01", "2022-01"]
+
     with pytest.raises(ContractError, match=r"raw/yellow_trips 2022-01, 2022-02: required columns \['PULocationID'\]"):
         conform_months(PublishedMonths(slices, [(tuple(months), together.drop("PULocationID"))]), "yellow",
                        dataset="raw/yellow_trips")
