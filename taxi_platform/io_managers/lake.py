@@ -583,6 +583,14 @@ class LakeIOManager(ConfigurableIOManager):
                 f"{key.to_user_string()} has no data for months {missing} under {self.dataset_uri(key)}: "
                 "materialize those partitions first"
             )
+        # the lake writes every month it commits as at least one file (an empty one carrying the schema for no rows):
+        # a current version without data files was emptied outside the lake, and reading it would pass for no rows
+        emptied = [m for m, files in found.items() if not files]
+        if emptied:
+            raise LakeError(
+                f"{key.to_user_string()} months {emptied} under {self.dataset_uri(key)}: the current version holds no "
+                "data files (removed outside the lake?); re-materialize those partitions"
+            )
         return found
 
     # ---- metadata --------------------------------------------------------------------------------------------

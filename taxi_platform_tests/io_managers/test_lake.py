@@ -250,6 +250,17 @@ def test_missing_month_is_a_clear_error(resources):
                     partition_key="2021-05", selection=[counts])
 
 
+def test_a_month_emptied_outside_the_lake_is_a_clear_error_not_a_month_without_rows(resources, lake_root):
+    events, counts = make_assets(lambda m: 5)
+    tags = range_tags("2021-01", "2021-02")
+    assert materialize([events], resources=resources, tags=tags).success
+    for path in parquet_files(lake_root, "2021-02"):
+        path.unlink()
+    with pytest.raises(LakeError, match=r"test/events months \['2021-02'\] under .*: the current version holds no "
+                                        r"data files"):
+        materialize([events, counts], resources=resources, tags=tags, selection=[counts])
+
+
 def test_a_staged_month_removed_under_the_write_fails_the_run_and_keeps_the_month(resources, lake_root, monkeypatch):
     """#14.2: another host's recovery removed the run's staged month while Spark wrote: before, the lake took the
     missing folder for "no rows" and published an empty month (10 rows became 0) and the run succeeded."""
