@@ -21,15 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/io_floor.py` from anywhere
 
+from bench.data import FILE_NAME, TAXI_TYPES, raw_months  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-TAXI_TYPES = ("green", "yellow")
 
 
 def files_by_schema(raw: Path, taxi_type: str, months: int) -> list[list[str]]:
     """The type's first ``months`` month files, grouped by parquet schema (Spark reads one schema at a time)."""
     import pyarrow.parquet as pq
 
-    files = sorted(str(f) for f in (raw / taxi_type).glob("*/*/part-00000.parquet"))[:months]
+    files = sorted(str(f) for f in (raw / taxi_type).glob(f"*/*/{FILE_NAME}"))[:months]
     if not files:
         raise SystemExit(f"no raw {taxi_type} months under {raw}: run `python -m bench` once to write them")
     groups: dict[str, list[str]] = {}
@@ -40,7 +41,8 @@ def files_by_schema(raw: Path, taxi_type: str, months: int) -> list[list[str]]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--raw", type=Path, default=REPO / ".cache" / "bench" / "raw-q2-1100000-s42")
+    # the default bench input (python -m bench's default --cache, --rows-per-month and --seed)
+    p.add_argument("--raw", type=Path, default=raw_months(REPO / ".cache" / "bench", 1_100_000, 42).root)
     p.add_argument("--months", type=int, default=12)
     p.add_argument("--master", default="local[*]")
     args = p.parse_args(argv)
